@@ -1,0 +1,69 @@
+// The typed configuration both processes read once at start-up. It mirrors registry:2's
+// config.yml (the parts that apply); settings only this project has live under the same
+// scheme (`REGISTRY_` + the path). The loader (load.ts) fills every field with its default.
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface TlsConfig {
+  /** PEM certificate chain (registry:2 `http.tls.certificate`). */
+  certificate: string;
+  /** PEM private key (registry:2 `http.tls.key`). */
+  key: string;
+  /** 'tls1.2' (default) or 'tls1.3' (registry:2 `http.tls.minimumtls`). */
+  minimumtls: 'tls1.2' | 'tls1.3';
+  /**
+   * Project setting: when set, HTTPS listens here and plain HTTP stays on `http.addr`
+   * (80 and 443 at once). When unset, `http.addr` itself speaks TLS, as registry:2 does.
+   */
+  addr?: string;
+}
+
+export interface RegistryConfig {
+  log: {
+    level: LogLevel;
+    /** Static fields added to every log line (registry:2 `log.fields`). */
+    fields: Record<string, string>;
+  };
+  storage: {
+    filesystem: { rootdirectory: string };
+    delete: { enabled: boolean };
+    maintenance: {
+      uploadpurging: { enabled: boolean; ageMs: number; intervalMs: number; dryrun: boolean };
+      readonly: { enabled: boolean };
+    };
+  };
+  http: {
+    /** Gateway listen address, `host:port` or `:port` (default `:5000`). */
+    addr: string;
+    /** External base URL used for absolute `Location` headers (registry:2 `http.host`). */
+    host?: string;
+    /** Secret for signing upload state (registry:2 `http.secret`); also the default internal token. */
+    secret?: string;
+    relativeurls: boolean;
+    tls?: TlsConfig;
+    /** Extra response headers (registry:2 `http.headers`). */
+    headers: Record<string, string[]>;
+    /** Project setting: addresses/CIDRs whose forwarded headers are believed (none by default). */
+    trustedproxies: string[];
+  };
+  auth?: {
+    htpasswd?: {
+      realm: string;
+      path: string;
+      /** Project setting: refuse {SHA}, crypt and plaintext lines instead of warning (default false). */
+      refuseinsecure: boolean;
+    };
+  };
+  /** Project settings: the storage service behind the gateway. */
+  storageservice: {
+    /** `host:port` (default `127.0.0.1:5001`) or `unix:/path/to.sock`. */
+    addr: string;
+    /**
+     * Shared token the gateway adds and storage requires. Required when storage listens on a
+     * non-loopback address; defaults to `http.secret` when that is set.
+     */
+    token?: string;
+    /** Base URL the gateway proxies to (default derived from `addr`). */
+    url?: string;
+  };
+}
