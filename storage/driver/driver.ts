@@ -1,0 +1,106 @@
+// The storage driver interface, in the spirit of distribution's StorageDriver: a tiny
+// filesystem-like API over '/'-separated absolute paths. The registry logic only talks to this,
+// never to `fs`, so the same logic runs over the filesystem, memory or (later) S3.
+//
+// S3 has no rename and writes big objects in multipart parts: `move` may be a copy + delete,
+// and a FileWriter may buffer parts; callers never rely on more than what is written here.
+import type { Readable, Writable } from 'node:stream';
+
+export interface FileInfo {
+  path: string;
+  size: number;
+  modTime: Date;
+  isDir: boolean;
+}
+
+/** A writer for a (possibly large) file that is appended to across requests. */
+export interface FileWriter {
+  /** Bytes in the file so far, including what was there when the writer was opened. */
+  readonly size: number;
+  /** A stream to pipe bytes into; `size` grows as they are written. */
+  readonly stream: Writable;
+  /** Flushes and releases the writer; the bytes stay for a later writer in append mode. */
+  close(): Promise<void>;
+  /** Flushes, makes the file durable (fsync / completes the multipart upload) and releases it. */
+  commit(): Promise<void>;
+  /** Releases the writer and removes the file. */
+  cancel(): Promise<void>;
+}
+
+export interface StorageDriver {
+  readonly name: string;
+  /** Whole content of a small file. Throws PathNotFoundError. */
+  getContent(path: string): Promise<Buffer>;
+  /** Writes a small file atomically and durably: readers see the old or the new content, never a mix. */
+  putContent(path: string, content: Uint8Array): Promise<void>;
+  /** A stream of the file from `offset`, `length` bytes (default: to the end). Throws PathNotFoundError. */
+  reader(path: string, offset?: number, length?: number): Promise<Readable>;
+  /** A writer that creates the file, or appends to it when `append` is true. */
+  writer(path: string, append: boolean): Promise<FileWriter>;
+  /** Throws PathNotFoundError. */
+  stat(path: string): Promise<FileInfo>;
+  /** Full paths of the direct children of a directory, unsorted. Throws PathNotFoundError. */
+  list(path: string): Promise<string[]>;
+  /** Moves a file, replacing the destination. Throws PathNotFoundError when the source is missing. */
+  move(sourcePath: string, destPath: string): Promise<void>;
+  /** Removes a file or a whole directory tree. Throws PathNotFoundError. */
+  delete(path: string): Promise<void>;
+}
+
+export class PathNotFoundError extends Error {
+  constructor(readonly path: string) {
+    super(`path not found: ${path}`);
+    this.name = 'PathNotFoundError';
+  }
+}
+
+export class InvalidPathError extends Error {
+  constructor(readonly path: string) {
+    super(`invalid storage path: ${JSON.stringify(path)}`);
+    this.name = 'InvalidPathError';
+  }
+}
+
+export function isPathNotFound(err: unknown): err is PathNotFoundError {
+  return err instanceof PathNotFoundError;
+}
+
+// Path components are what registry logic builds from validated names, digests and tags;
+// this last check makes it impossible for any request to reach outside the root.
+const COMPONENT_RE = /^[A-Za-z0-9._:+=-]+$/;
+
+/** Throws InvalidPathError unless `path` is absolute, '/'-separated, without `.`/`..`/empty parts. */
+export function checkPath(path: string): void {
+  if (path === '/') return;
+  if (!path.startsWith('/') || path.endsWith('/')) throw new InvalidPathError(path);
+  for (const part of path.slice(1).split('/')) {
+    if (part === '.' || part === '..' || !COMPONENT_RE.test(part)) throw new InvalidPathError(path);
+  }
+}
+
+/** Runs `visit` on every file and directory under `path`, depth first; return false to skip a directory. */
+export async function walk(
+  driver: StorageDriver,
+  path: string,
+  visit: (info: FileInfo) => Promise<boolean | void> | boolean | void,
+): Promise<void> {
+  const children = await driver.list(path);
+  children.sort();
+  for (const child of children) {
+    let info: FileInfo;
+    try {
+      info = await driver.stat(child);
+    } catch (err) {
+      if (isPathNotFound(err)) continue; // removed while walking
+      throw err;
+    }
+    const descend = await visit(info);
+    if (info.isDir && descend !== false) {
+      try {
+        await walk(driver, child, visit);
+      } catch (err) {
+        if (!isPathNotFound(err)) throw err;
+      }
+    }
+  }
+}

@@ -1,0 +1,163 @@
+// The default driver: files under a root directory, in exactly the layout registry:2 writes.
+// Small files are replaced atomically (temp file, fsync, rename); big files are appended with
+// vectored writes and fsynced on commit.
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Writable, type Readable } from 'node:stream';
+import { checkPath, PathNotFoundError, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
+
+const READ_CHUNK = 1024 * 1024;
+
+export class FilesystemDriver implements StorageDriver {
+  readonly name = 'filesystem';
+
+  constructor(readonly rootDirectory: string) {}
+
+  private full(path: string): string {
+    checkPath(path);
+    return join(this.rootDirectory, path);
+  }
+
+  async getContent(path: string): Promise<Buffer> {
+    return await this.translate(path, () => fs.readFile(this.full(path)));
+  }
+
+  async putContent(path: string, content: Uint8Array): Promise<void> {
+    const target = this.full(path);
+    await fs.mkdir(dirname(target), { recursive: true });
+    const temp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
+    const handle = await fs.open(temp, 'w', 0o644);
+    try {
+      await handle.writeFile(content);
+      await handle.datasync();
+    } catch (err) {
+      await handle.close();
+      await fs.rm(temp, { force: true });
+      throw err;
+    }
+    await handle.close();
+    try {
+      await fs.rename(temp, target);
+    } catch (err) {
+      await fs.rm(temp, { force: true });
+      throw err;
+    }
+  }
+
+  async reader(path: string, offset = 0, length?: number): Promise<Readable> {
+    const handle = await this.translate(path, () => fs.open(this.full(path), fsConstants.O_RDONLY));
+    const end = length === undefined ? undefined : offset + length - 1;
+    return handle.createReadStream({ start: offset, end, highWaterMark: READ_CHUNK, autoClose: true });
+  }
+
+  async writer(path: string, append: boolean): Promise<FileWriter> {
+    const target = this.full(path);
+    await fs.mkdir(dirname(target), { recursive: true });
+    const handle = await fs.open(target, append ? 'a' : 'w', 0o644);
+    const { size } = await handle.stat();
+    return new FilesystemFileWriter(handle, target, size);
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    const info = await this.translate(path, () => fs.stat(this.full(path)));
+    return { path, size: info.size, modTime: info.mtime, isDir: info.isDirectory() };
+  }
+
+  async list(path: string): Promise<string[]> {
+    const entries = await this.translate(path, () => fs.readdir(this.full(path)));
+    const prefix = path === '/' ? '' : path;
+    // Temp files of an unfinished putContent are not part of the tree.
+    return entries.filter((name) => !name.includes('.tmp-')).map((name) => `${prefix}/${name}`);
+  }
+
+  async move(sourcePath: string, destPath: string): Promise<void> {
+    const source = this.full(sourcePath);
+    const dest = this.full(destPath);
+    await fs.mkdir(dirname(dest), { recursive: true });
+    await this.translate(sourcePath, () => fs.rename(source, dest));
+  }
+
+  async delete(path: string): Promise<void> {
+    const target = this.full(path);
+    await this.translate(path, () => fs.lstat(target));
+    await fs.rm(target, { recursive: true, force: true });
+  }
+
+  private async translate<T>(path: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new PathNotFoundError(path);
+      throw err;
+    }
+  }
+}
+
+class FilesystemFileWriter implements FileWriter {
+  readonly stream: Writable;
+  private written: number;
+  private released = false;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly target: string,
+    initialSize: number,
+  ) {
+    this.written = initialSize;
+    this.stream = new Writable({
+      highWaterMark: 4 * READ_CHUNK,
+      writev: (chunks, callback) => {
+        const buffers = chunks.map((c) => c.chunk as Buffer);
+        const expected = buffers.reduce((sum, b) => sum + b.length, 0);
+        this.handle.writev(buffers).then(({ bytesWritten }) => {
+          this.written += bytesWritten;
+          // A short write on a regular file means the disk is full.
+          callback(bytesWritten === expected ? null : Object.assign(new Error('short write'), { code: 'ENOSPC' }));
+        }, callback);
+      },
+      final: (callback) => callback(),
+    });
+  }
+
+  get size(): number {
+    return this.written;
+  }
+
+  async close(): Promise<void> {
+    await this.release();
+  }
+
+  async commit(): Promise<void> {
+    try {
+      await this.endStream();
+      await this.handle.datasync();
+    } finally {
+      await this.release();
+    }
+  }
+
+  async cancel(): Promise<void> {
+    this.stream.destroy();
+    await this.release();
+    await fs.rm(this.target, { force: true });
+  }
+
+  private async endStream(): Promise<void> {
+    if (this.stream.writableFinished || this.stream.destroyed) return;
+    await new Promise<void>((resolve, reject) => {
+      this.stream.end((err?: Error | null) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  private async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    if (!this.stream.destroyed && !this.stream.writableFinished) {
+      await this.endStream().catch(() => undefined);
+    }
+    await this.handle.close();
+  }
+}

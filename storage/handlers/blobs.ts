@@ -1,0 +1,73 @@
+// `GET`/`HEAD`/`DELETE /v2/<name>/blobs/<digest>`: downloads (with `Range` for resumes) and
+// removal of a blob from a repository.
+import type { Context } from 'koa';
+import { RegistryError } from '../../common/errors.js';
+import type { StorageDeps } from '../http/context.js';
+import type { BlobRange } from '../registry/blob-store.js';
+import { digestParam, nameParam, requireDeleteEnabled } from './params.js';
+
+export function blobHandlers({ registry, options }: StorageDeps) {
+  return {
+    async get(ctx: Context): Promise<void> {
+      const name = nameParam(ctx);
+      const digest = digestParam(ctx);
+      const size = await registry.blobs.stat(name, digest);
+      ctx.set('Docker-Content-Digest', digest.digest);
+      ctx.set('ETag', `"${digest.digest}"`);
+      ctx.set('Accept-Ranges', 'bytes');
+      ctx.set('Cache-Control', 'max-age=31536000');
+      ctx.type = 'application/octet-stream';
+      const range = parseRange(ctx.get('range'), size);
+      if (range) {
+        ctx.status = 206;
+        ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+      }
+      const length = range ? range.end - range.start + 1 : size;
+      if (ctx.method === 'HEAD') {
+        // Koa answers HEAD with the headers only; no file is opened.
+        ctx.status = range ? 206 : 200;
+        ctx.length = length;
+        return;
+      }
+      ctx.body = await registry.blobs.open(digest, range);
+      ctx.length = length;
+    },
+
+    async delete(ctx: Context): Promise<void> {
+      requireDeleteEnabled(options.deleteEnabled);
+      const name = nameParam(ctx);
+      const digest = digestParam(ctx);
+      if (!(await registry.blobs.unlink(name, digest))) {
+        throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.digest });
+      }
+      ctx.status = 202;
+      ctx.set('Docker-Content-Digest', digest.digest);
+      ctx.length = 0;
+    },
+  };
+}
+
+/** A single `bytes=start-end` / `bytes=start-` / `bytes=-suffix` range, or undefined for the whole blob. */
+export function parseRange(header: string, size: number): BlobRange | undefined {
+  if (!header) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  const unsatisfiable = () =>
+    new RegistryError('BLOB_UNKNOWN', 'requested range not satisfiable', { range: header }, {
+      status: 416,
+      headers: { 'Content-Range': `bytes */${size}` },
+    });
+  if (!match || (match[1] === '' && match[2] === '')) throw unsatisfiable();
+  let start: number;
+  let end: number;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (suffix === 0) throw unsatisfiable();
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  }
+  if (start >= size || start > end) throw unsatisfiable();
+  return { start, end };
+}

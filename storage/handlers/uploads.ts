@@ -1,0 +1,112 @@
+// Blob uploads: `POST` (start, monolithic `?digest=`, cross-repository `?mount=&from=`),
+// `PATCH` (streamed or chunked with `Content-Range`), `GET` status, `PUT ?digest=` (complete,
+// with or without a final body) and `DELETE` (cancel).
+import type { Context } from 'koa';
+import { parseDigest } from '../../common/digest.js';
+import { RegistryError } from '../../common/errors.js';
+import { assertName } from '../../common/names.js';
+import { hasBody } from '../http/body.js';
+import type { StorageDeps } from '../http/context.js';
+import { location, repositoryPath } from '../http/locations.js';
+import { rangeHeader, type AppendOptions } from '../registry/upload-store.js';
+import { nameParam, stringParam } from './params.js';
+
+export function uploadHandlers({ registry, options }: StorageDeps) {
+  function answerSession(ctx: Context, status: number, name: string, id: string, size: number): void {
+    ctx.status = status;
+    ctx.set('Location', location(ctx, options, repositoryPath(name, `blobs/uploads/${id}`)));
+    ctx.set('Docker-Upload-UUID', id);
+    ctx.set('Range', rangeHeader(size));
+    ctx.length = 0;
+  }
+
+  function answerBlob(ctx: Context, name: string, digest: string): void {
+    ctx.status = 201;
+    ctx.set('Location', location(ctx, options, repositoryPath(name, `blobs/${digest}`)));
+    ctx.set('Docker-Content-Digest', digest);
+    ctx.length = 0;
+  }
+
+  return {
+    async start(ctx: Context): Promise<void> {
+      const name = nameParam(ctx);
+      const { mount, from, digest } = ctx.query;
+      if (typeof mount === 'string') {
+        const blob = parseDigest(mount);
+        if (typeof from === 'string' && from !== '') {
+          assertName(from);
+          if ((await registry.blobs.isLinked(from, blob)) && (await registry.blobs.size(blob)) !== undefined) {
+            await registry.blobs.link(name, blob);
+            answerBlob(ctx, name, blob.digest);
+            return;
+          }
+        }
+        // Not mountable: the spec says to fall back to a regular upload session.
+      }
+      const id = await registry.uploads.start(name);
+      if (typeof digest === 'string') {
+        const expected = parseDigest(digest);
+        await registry.uploads.complete(name, id, expected, hasBody(ctx.req) ? ctx.req : undefined);
+        answerBlob(ctx, name, expected.digest);
+        return;
+      }
+      answerSession(ctx, 202, name, id, 0);
+    },
+
+    async status(ctx: Context): Promise<void> {
+      const name = nameParam(ctx);
+      const id = stringParam(ctx, 'uuid');
+      const size = await registry.uploads.size(name, id);
+      answerSession(ctx, 204, name, id, size);
+    },
+
+    async patch(ctx: Context): Promise<void> {
+      const name = nameParam(ctx);
+      const id = stringParam(ctx, 'uuid');
+      const size = await registry.uploads.append(name, id, ctx.req, chunkOptions(ctx));
+      answerSession(ctx, 202, name, id, size);
+    },
+
+    async complete(ctx: Context): Promise<void> {
+      const name = nameParam(ctx);
+      const id = stringParam(ctx, 'uuid');
+      const digestParam = ctx.query.digest;
+      if (typeof digestParam !== 'string') {
+        throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required to complete an upload');
+      }
+      const digest = parseDigest(digestParam);
+      await registry.uploads.complete(name, id, digest, hasBody(ctx.req) ? ctx.req : undefined);
+      answerBlob(ctx, name, digest.digest);
+    },
+
+    async cancel(ctx: Context): Promise<void> {
+      const name = nameParam(ctx);
+      const id = stringParam(ctx, 'uuid');
+      await registry.uploads.cancel(name, id);
+      ctx.status = 204;
+    },
+  };
+}
+
+/** `Content-Range: <start>-<end>` of a chunked PATCH (inclusive), with its length. */
+function chunkOptions(ctx: Context): AppendOptions {
+  const header = ctx.get('content-range');
+  if (!header) return {};
+  const match = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
+  if (!match) {
+    throw new RegistryError('BLOB_UPLOAD_INVALID', `malformed Content-Range ${JSON.stringify(header)}`, undefined, {
+      status: 416,
+    });
+  }
+  const start = Number(match[1]);
+  const end = Number(match[2]);
+  if (end < start) {
+    throw new RegistryError('BLOB_UPLOAD_INVALID', 'Content-Range end before start', undefined, { status: 416 });
+  }
+  const length = end - start + 1;
+  const declared = ctx.get('content-length');
+  if (declared !== '' && Number(declared) !== length) {
+    throw new RegistryError('SIZE_INVALID', `Content-Range covers ${length} bytes, Content-Length says ${declared}`);
+  }
+  return { start, length };
+}

@@ -1,0 +1,19 @@
+// What every storage handler receives besides Koa's context.
+import type { Logger } from '../../common/logger.js';
+import type { Registry } from '../registry/registry.js';
+
+export interface StorageOptions {
+  deleteEnabled: boolean;
+  readOnly: boolean;
+  relativeUrls: boolean;
+  /** registry:2 `http.host`: external base URL for absolute Locations. */
+  externalBaseUrl?: string;
+  /** When set, every request must carry it in the internal token header. */
+  internalToken?: string;
+}
+
+export interface StorageDeps {
+  registry: Registry;
+  options: StorageOptions;
+  logger: Logger;
+}

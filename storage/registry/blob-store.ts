@@ -1,0 +1,74 @@
+// Blobs: content-addressed data shared by all repositories, visible in a repository only
+// through its `_layers` link.
+import type { Readable } from 'node:stream';
+import { RegistryError } from '../../common/errors.js';
+import type { ParsedDigest } from '../../common/digest.js';
+import { isPathNotFound, type StorageDriver } from '../driver/driver.js';
+import { deleteIfPresent, linkExists, writeLink } from './links.js';
+import { paths } from './paths.js';
+
+export interface BlobRange {
+  start: number;
+  /** Inclusive. */
+  end: number;
+}
+
+export class BlobStore {
+  constructor(private readonly driver: StorageDriver) {}
+
+  /** Size of a blob linked into `name`; BLOB_UNKNOWN otherwise. */
+  async stat(name: string, digest: ParsedDigest): Promise<number> {
+    const size = (await linkExists(this.driver, paths.layerLink(name, digest))) ? await this.size(digest) : undefined;
+    if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.digest });
+    return size;
+  }
+
+  /** Size of the blob's data anywhere in the registry, or undefined. */
+  async size(digest: ParsedDigest): Promise<number | undefined> {
+    try {
+      return (await this.driver.stat(paths.blobData(digest))).size;
+    } catch (err) {
+      if (isPathNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async open(digest: ParsedDigest, range?: BlobRange): Promise<Readable> {
+    try {
+      return range
+        ? await this.driver.reader(paths.blobData(digest), range.start, range.end - range.start + 1)
+        : await this.driver.reader(paths.blobData(digest));
+    } catch (err) {
+      if (isPathNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.digest });
+      throw err;
+    }
+  }
+
+  async read(digest: ParsedDigest): Promise<Buffer | undefined> {
+    try {
+      return await this.driver.getContent(paths.blobData(digest));
+    } catch (err) {
+      if (isPathNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Stores a small blob (a manifest) by digest; a blob already present is left as it is. */
+  async putSmall(digest: ParsedDigest, content: Buffer): Promise<void> {
+    if ((await this.size(digest)) === content.length) return;
+    await this.driver.putContent(paths.blobData(digest), content);
+  }
+
+  async isLinked(name: string, digest: ParsedDigest): Promise<boolean> {
+    return await linkExists(this.driver, paths.layerLink(name, digest));
+  }
+
+  async link(name: string, digest: ParsedDigest): Promise<void> {
+    await writeLink(this.driver, paths.layerLink(name, digest), digest);
+  }
+
+  /** Removes the blob from the repository (the data stays until garbage collection). */
+  async unlink(name: string, digest: ParsedDigest): Promise<boolean> {
+    return await deleteIfPresent(this.driver, paths.layerLinkDir(name, digest));
+  }
+}

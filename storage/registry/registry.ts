@@ -1,0 +1,40 @@
+// The registry logic over one driver: the stores, wired together once.
+import type { StorageDriver } from '../driver/driver.js';
+import { BlobStore } from './blob-store.js';
+import { ManifestStore } from './manifest-store.js';
+import { paths } from './paths.js';
+import { ReferrerStore } from './referrer-store.js';
+import { listRepositories } from './repository-list.js';
+import { TagStore } from './tag-store.js';
+import { UploadStore } from './upload-store.js';
+import { isPathNotFound } from '../driver/driver.js';
+
+export class Registry {
+  readonly blobs: BlobStore;
+  readonly uploads: UploadStore;
+  readonly tags: TagStore;
+  readonly referrers: ReferrerStore;
+  readonly manifests: ManifestStore;
+
+  constructor(readonly driver: StorageDriver) {
+    this.blobs = new BlobStore(driver);
+    this.uploads = new UploadStore(driver, this.blobs);
+    this.tags = new TagStore(driver);
+    this.referrers = new ReferrerStore(driver);
+    this.manifests = new ManifestStore(driver, this.blobs, this.tags, this.referrers);
+  }
+
+  async repositories(): Promise<string[]> {
+    return await listRepositories(this.driver);
+  }
+
+  async repositoryExists(name: string): Promise<boolean> {
+    try {
+      await this.driver.stat(paths.repository(name));
+      return true;
+    } catch (err) {
+      if (isPathNotFound(err)) return false;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,20 @@
+// The catalog: every repository, found the way registry:2 finds them — a directory under
+// `repositories/` that has a `_manifests` folder; folders starting with `_` are never names.
+import type { StorageDriver } from '../driver/driver.js';
+import { listNames } from './links.js';
+import { REPOSITORIES } from './paths.js';
+
+export async function listRepositories(driver: StorageDriver): Promise<string[]> {
+  const found: string[] = [];
+  async function visit(prefix: string, dir: string): Promise<void> {
+    const children = await listNames(driver, dir);
+    if (prefix !== '' && children.includes('_manifests')) found.push(prefix);
+    await Promise.all(
+      children
+        .filter((child) => !child.startsWith('_'))
+        .map((child) => visit(prefix === '' ? child : `${prefix}/${child}`, `${dir}/${child}`)),
+    );
+  }
+  await visit('', REPOSITORIES);
+  return found.sort();
+}

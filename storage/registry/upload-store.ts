@@ -1,0 +1,174 @@
+// Upload sessions. The bytes and the start time live in the driver (`_uploads/<id>/`), so a
+// restarted process or another replica can continue a session. The running sha256 of each
+// session is kept in memory as the fast path; when this process does not have it (restart,
+// another replica, an interrupted PATCH) the data is hashed again from storage on completion.
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { LRUCache } from 'lru-cache';
+import { pipeline } from 'node:stream/promises';
+import type { ParsedDigest } from '../../common/digest.js';
+import { RegistryError } from '../../common/errors.js';
+import { isPathNotFound, type StorageDriver } from '../driver/driver.js';
+import type { BlobStore } from './blob-store.js';
+import { deleteIfPresent } from './links.js';
+import { paths } from './paths.js';
+
+// Hash states of sessions abandoned by their clients must not pile up.
+const MAX_HASH_STATES = 10_000;
+const UPLOAD_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+interface HashState {
+  size: number;
+  hash: Hash;
+}
+
+export interface AppendOptions {
+  /** First byte of this chunk (`Content-Range`); must equal the current size. */
+  start?: number;
+  /** Declared length of the chunk (checked against `Content-Length` by the handler). */
+  length?: number;
+}
+
+export class UploadStore {
+  private readonly hashes = new LRUCache<string, HashState>({ max: MAX_HASH_STATES });
+  private readonly busy = new Set<string>();
+
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  async start(name: string): Promise<string> {
+    const id = randomUUID();
+    await this.driver.putContent(paths.uploadStartedAt(name, id), Buffer.from(rfc3339(new Date())));
+    const writer = await this.driver.writer(paths.uploadData(name, id), false);
+    await writer.close();
+    this.hashes.set(key(name, id), { size: 0, hash: createHash('sha256') });
+    return id;
+  }
+
+  /** Bytes received so far; BLOB_UPLOAD_UNKNOWN when there is no such session. */
+  async size(name: string, id: string): Promise<number> {
+    checkId(id);
+    try {
+      return (await this.driver.stat(paths.uploadData(name, id))).size;
+    } catch (err) {
+      if (isPathNotFound(err)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { uuid: id });
+      throw err;
+    }
+  }
+
+  /** Streams a chunk onto the end of the session; returns the new size. */
+  async append(name: string, id: string, body: Readable, options: AppendOptions = {}): Promise<number> {
+    return await this.exclusive(name, id, () => this.appendUnlocked(name, id, body, options));
+  }
+
+  /**
+   * Completes the session: appends the final body if any, verifies the digest, makes the data
+   * durable and moves it under its digest, then links it into the repository.
+   */
+  async complete(name: string, id: string, digest: ParsedDigest, body?: Readable): Promise<number> {
+    return await this.exclusive(name, id, async () => {
+      if (body) await this.appendUnlocked(name, id, body, {});
+      const size = await this.size(name, id);
+      const actual = await this.digestOf(name, id, size, digest.algorithm);
+      if (actual !== digest.hex) {
+        await this.cancelUnlocked(name, id);
+        throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+          digest: digest.digest,
+        });
+      }
+      const dataPath = paths.uploadData(name, id);
+      if ((await this.blobs.size(digest)) !== size) {
+        const writer = await this.driver.writer(dataPath, true);
+        await writer.commit();
+        await this.driver.move(dataPath, paths.blobData(digest));
+      }
+      await this.blobs.link(name, digest);
+      await this.cancelUnlocked(name, id);
+      return size;
+    });
+  }
+
+  async cancel(name: string, id: string): Promise<void> {
+    await this.size(name, id); // BLOB_UPLOAD_UNKNOWN for a session that does not exist
+    await this.exclusive(name, id, () => this.cancelUnlocked(name, id));
+  }
+
+  private async appendUnlocked(name: string, id: string, body: Readable, options: AppendOptions): Promise<number> {
+    const current = await this.size(name, id);
+    if (options.start !== undefined && options.start !== current) {
+      body.resume();
+      throw rangeError(id, current, `chunk starts at ${options.start}, the upload has ${current} bytes`);
+    }
+    const k = key(name, id);
+    const state = this.hashes.get(k);
+    // The in-memory hash only stays valid if every byte of this chunk reaches the file.
+    this.hashes.delete(k);
+    const hash = state && state.size === current ? state.hash : undefined;
+    const writer = await this.driver.writer(paths.uploadData(name, id), true);
+    if (hash) body.on('data', (chunk: Buffer) => hash.update(chunk));
+    try {
+      await pipeline(body, writer.stream);
+    } finally {
+      await writer.close();
+    }
+    const size = writer.size;
+    if (hash) this.hashes.set(k, { size, hash });
+    return size;
+  }
+
+  private async digestOf(name: string, id: string, size: number, algorithm: string): Promise<string> {
+    const state = this.hashes.get(key(name, id));
+    if (algorithm === 'sha256' && state && state.size === size) return state.hash.digest('hex');
+    const hash = createHash(algorithm);
+    const reader = await this.driver.reader(paths.uploadData(name, id));
+    for await (const chunk of reader) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  }
+
+  private async cancelUnlocked(name: string, id: string): Promise<void> {
+    this.hashes.delete(key(name, id));
+    await deleteIfPresent(this.driver, paths.uploadDir(name, id));
+  }
+
+  /** One request at a time per session: a second concurrent chunk gets 416 with the current range. */
+  private async exclusive<T>(name: string, id: string, work: () => Promise<T>): Promise<T> {
+    checkId(id);
+    const k = key(name, id);
+    if (this.busy.has(k)) {
+      const current = await this.size(name, id);
+      throw rangeError(id, current, 'another request is writing to this upload');
+    }
+    this.busy.add(k);
+    try {
+      return await work();
+    } finally {
+      this.busy.delete(k);
+    }
+  }
+}
+
+export function rangeHeader(size: number): string {
+  return `0-${size > 0 ? size - 1 : 0}`;
+}
+
+function rangeError(id: string, current: number, message: string): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_INVALID', message, undefined, {
+    status: 416,
+    headers: { Range: rangeHeader(current), 'Docker-Upload-UUID': id },
+  });
+}
+
+function checkId(id: string): void {
+  if (!UPLOAD_ID_RE.test(id)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { uuid: id });
+}
+
+function key(name: string, id: string): string {
+  return `${name}\u0000${id}`;
+}
+
+/** RFC 3339 without fractional seconds, as registry:2 writes `startedat`. */
+export function rfc3339(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
