@@ -1,0 +1,70 @@
+// The gateway's Koa app: small middleware, one concern each, in the order a request meets them.
+import Koa from 'koa';
+import type { RegistryConfig } from '../common/config/types.js';
+import type { Logger } from '../common/logger.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { accessLog } from './middleware/access-log.js';
+import { basicAuth } from './middleware/auth.js';
+import { errorBoundary } from './middleware/error-boundary.js';
+import { forwardedHeaders } from './middleware/forwarded.js';
+import { proxyToStorage } from './middleware/proxy.js';
+import { requestId } from './middleware/request-id.js';
+import { responseHeaders } from './middleware/response-headers.js';
+import { routes } from './middleware/routes.js';
+import type { GatewayState } from './state.js';
+import { compileTrust } from './trust.js';
+import type { Upstream } from './upstream.js';
+
+/** nginx's proxy_read_timeout in nginx-compat/registry.conf: the same patience for storage. */
+export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 900_000;
+
+export interface GatewayAppOptions {
+  config: RegistryConfig;
+  logger: Logger;
+  upstream: Upstream;
+  /** Present exactly when `auth.htpasswd` is configured. */
+  authenticator?: Authenticator;
+  upstreamIdleTimeoutMs?: number;
+}
+
+export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> {
+  const { config, logger, upstream, authenticator } = options;
+  const externalBase = config.http.host ? parseExternalBase(config.http.host) : undefined;
+  const app = new Koa<GatewayState>();
+  app.silent = true; // errors are answered and logged by errorBoundary
+
+  app.use(accessLog(logger));
+  app.use(forwardedHeaders(compileTrust(config.http.trustedproxies), externalBase));
+  app.use(requestId());
+  app.use(responseHeaders(config.http.headers));
+  app.use(errorBoundary(logger));
+  app.use(routes());
+  const htpasswd = config.auth?.htpasswd;
+  if (htpasswd) {
+    // Never fall back to "everyone may do everything" when auth was asked for.
+    if (!authenticator) throw new Error('auth.htpasswd is configured but no authenticator was given');
+    app.use(basicAuth(authenticator, htpasswd.realm, logger));
+  }
+  app.use(
+    proxyToStorage({
+      upstream,
+      internalToken: config.storageservice.token ?? config.http.secret,
+      idleTimeoutMs: options.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+      logger,
+    }),
+  );
+  return app;
+}
+
+function parseExternalBase(host: string): URL {
+  let url: URL;
+  try {
+    url = new URL(host);
+  } catch {
+    throw new Error(`http.host: ${JSON.stringify(host)} is not a URL such as https://registry.example.com`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`http.host: ${JSON.stringify(host)} must start with http:// or https://`);
+  }
+  return url;
+}

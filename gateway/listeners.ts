@@ -1,0 +1,123 @@
+// The gateway's sockets. Without `http.tls`: plain HTTP on http.addr. With it: TLS on http.addr
+// (registry:2), or, when `http.tls.addr` is set too, plain HTTP on http.addr and TLS on
+// tls.addr at once (80 + 443).
+import http, { type RequestListener } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { RegistryConfig } from '../common/config/types.js';
+import type { Logger } from '../common/logger.js';
+import { parseListenAddress, urlOf } from './listen-address.js';
+import { loadTlsMaterial } from './tls-files.js';
+import { watchCertificates, type CertificateWatcher } from './tls-reload.js';
+
+export interface ListenerOptions {
+  /** How often certificate files are checked for changes (default 2 s). */
+  certificatePollMs?: number;
+  /** How long close() lets in-flight requests finish before cutting them (default 10 s). */
+  closeGraceMs?: number;
+}
+
+export interface Listeners {
+  urls: string[];
+  close(): Promise<void>;
+}
+
+type Server = http.Server | https.Server;
+
+export async function startListeners(
+  httpConfig: RegistryConfig['http'],
+  handler: RequestListener,
+  logger: Logger,
+  options: ListenerOptions = {},
+): Promise<Listeners> {
+  const plan: Array<{ scheme: 'http' | 'https'; addr: string; setting: string }> = [];
+  const tls = httpConfig.tls;
+  if (!tls) plan.push({ scheme: 'http', addr: httpConfig.addr, setting: 'http.addr' });
+  else if (!tls.addr) plan.push({ scheme: 'https', addr: httpConfig.addr, setting: 'http.addr' });
+  else {
+    plan.push({ scheme: 'http', addr: httpConfig.addr, setting: 'http.addr' });
+    plan.push({ scheme: 'https', addr: tls.addr, setting: 'http.tls.addr' });
+  }
+  const addresses = plan.map((entry) => ({ ...entry, address: parseListenAddress(entry.addr, entry.setting) }));
+
+  const material = tls ? await loadTlsMaterial(tls) : undefined;
+  const servers: Server[] = [];
+  const urls: string[] = [];
+  let watcher: CertificateWatcher | undefined;
+
+  const close = async (): Promise<void> => {
+    watcher?.stop();
+    await Promise.all(servers.map((server) => closeServer(server, options.closeGraceMs ?? 10_000)));
+  };
+
+  try {
+    for (const { scheme, address } of addresses) {
+      const server = scheme === 'https' ? https.createServer(material!.options, handler) : http.createServer(handler);
+      configureServer(server, scheme, logger);
+      servers.push(server);
+      await listen(server, address.host, address.port);
+      urls.push(urlOf(scheme, server.address() as AddressInfo));
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+
+  if (tls && material) {
+    logger.info({ certificate: tls.certificate, ...material.summary }, 'TLS certificate loaded');
+    const tlsServers = servers.filter((server): server is https.Server => server instanceof https.Server);
+    watcher = watchCertificates(tlsServers, tls, logger, options.certificatePollMs ?? 2000);
+  }
+  return { urls, close };
+}
+
+function configureServer(server: Server, scheme: 'http' | 'https', logger: Logger): void {
+  // A 1 GiB layer on a slow link takes long: no whole-request deadline (Node's default is 5 min).
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  // Longer than nginx's upstream keepalive_timeout (60 s), so nginx never reuses a socket we close.
+  server.keepAliveTimeout = 65_000;
+
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
+    // docker and skopeo try TLS first on a host:port that speaks plain HTTP: a ClientHello
+    // (first byte 0x16) lands here as a parse error. Answer 400 and close; never crash.
+    const tlsHandshake = scheme === 'http' && err.rawPacket?.[0] === 0x16;
+    logger.debug(
+      { err: { message: err.message, code: err.code }, client: socket.remoteAddress, tlsHandshake },
+      tlsHandshake ? 'TLS handshake on the plain HTTP listener, answered 400' : 'malformed request',
+    );
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout'
+      : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+  if (server instanceof https.Server) {
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
+      logger.debug({ err: { message: err.message, code: err.code }, client: socket.remoteAddress }, 'TLS handshake failed');
+    });
+  }
+}
+
+function listen(server: Server, host: string | undefined, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+async function closeServer(server: Server, graceMs: number): Promise<void> {
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const grace = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(grace);
+}

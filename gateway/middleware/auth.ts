@@ -1,0 +1,45 @@
+// htpasswd Basic auth in front of every /v2 request, answering like registry:2: 401 with the
+// Basic challenge and the access the request needed, 429 with Retry-After when the client is
+// throttled. The user name found here is what storage is told (x-registry-user).
+import type { Logger } from '../../common/logger.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { parseBasicCredentials } from '../basic-credentials.js';
+import { respondWithError } from '../oci-response.js';
+import type { GatewayContext, GatewayMiddleware } from '../state.js';
+import { unauthorizedDetail } from '../unauthorized-detail.js';
+
+export function basicAuth(authenticator: Authenticator, realm: string, logger: Logger): GatewayMiddleware {
+  const challenge = `Basic realm=${quote(realm)}`;
+  const refuse = (ctx: GatewayContext): void => {
+    const from = typeof ctx.query.from === 'string' ? ctx.query.from : undefined;
+    respondWithError(ctx, 'UNAUTHORIZED', {
+      detail: unauthorizedDetail(ctx.method, ctx.path, from),
+      headers: { 'WWW-Authenticate': challenge },
+    });
+  };
+
+  return async (ctx, next) => {
+    const credentials = parseBasicCredentials(ctx.get('authorization'));
+    if (!credentials) return refuse(ctx);
+    const result = await authenticator.authenticate(credentials.user, credentials.password, ctx.state.clientAddress);
+    if (result.ok) {
+      ctx.state.user = result.user;
+      return next();
+    }
+    const logFields = { requestId: ctx.state.requestId, user: credentials.user, client: ctx.state.clientAddress };
+    if (result.reason === 'throttled') {
+      logger.warn({ ...logFields, retryAfterSeconds: result.retryAfterSeconds }, 'authentication throttled');
+      respondWithError(ctx, 'TOOMANYREQUESTS', {
+        headers: { 'Retry-After': String(Math.max(1, Math.ceil(result.retryAfterSeconds))) },
+      });
+      return;
+    }
+    logger.info(logFields, 'authentication failed');
+    refuse(ctx);
+  };
+}
+
+/** A quoted-string for the realm (RFC 9110): backslash-escape quotes and backslashes. */
+function quote(value: string): string {
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}

@@ -1,0 +1,170 @@
+// Hands a /v2 request to storage with http-proxy: bodies stream both ways with backpressure
+// (Koa never reads them: ctx.respond = false), storage's status and headers come back as they
+// are, and the hop carries the gateway's view of the request (user, request id, external
+// scheme and host, internal token) and never the client's copy of those headers.
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import httpProxy from 'http-proxy';
+import type { Logger } from '../../common/logger.js';
+import type { ErrorCode } from '../../common/errors.js';
+import {
+  EXTERNAL_HOST_HEADER,
+  EXTERNAL_PROTO_HEADER,
+  INTERNAL_HEADERS,
+  INTERNAL_TOKEN_HEADER,
+  INTERNAL_USER_HEADER,
+  REQUEST_ID_HEADER,
+} from '../../common/internal-headers.js';
+import { writeRawError } from '../oci-response.js';
+import type { GatewayContext, GatewayMiddleware } from '../state.js';
+import type { Upstream } from '../upstream.js';
+
+export interface ProxyOptions {
+  upstream: Upstream;
+  /** Added as x-registry-internal-token on every upstream request, when set. */
+  internalToken?: string;
+  /** Abort an upstream exchange that moves no byte for this long (nginx's proxy_read_timeout). */
+  idleTimeoutMs: number;
+  logger: Logger;
+}
+
+/** Client headers that never reach storage: credentials, and what the gateway itself decides. */
+const DROPPED_REQUEST_HEADERS = [
+  ...INTERNAL_HEADERS,
+  'authorization',
+  'proxy-authorization',
+  'forwarded',
+  'x-real-ip',
+  'x-forwarded-for',
+  EXTERNAL_PROTO_HEADER,
+  EXTERNAL_HOST_HEADER,
+  REQUEST_ID_HEADER,
+  // Node already answered "100 Continue"; storage must not wait for a second go-ahead.
+  'expect',
+];
+
+/** Connection failures that mean "storage is not there": 503, worth retrying later. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'EADDRNOTAVAIL']);
+
+interface Exchange {
+  proxyReq?: ClientRequest;
+  proxyRes?: IncomingMessage;
+  timedOut: boolean;
+  clientGone: boolean;
+  ctx: GatewayContext;
+}
+
+export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
+  const { upstream, logger } = options;
+  const proxy = httpProxy.createProxyServer({});
+  const exchanges = new WeakMap<IncomingMessage, Exchange>();
+
+  // http-proxy reports these per proxy server, so each request's exchange is found by its req.
+  proxy.on('proxyReq', (proxyReq, req) => {
+    const exchange = exchanges.get(req);
+    if (!exchange) return;
+    exchange.proxyReq = proxyReq;
+    if (exchange.clientGone) {
+      proxyReq.destroy();
+      return;
+    }
+    proxyReq.setTimeout(options.idleTimeoutMs, () => {
+      exchange.timedOut = true;
+      proxyReq.destroy(Object.assign(new Error('storage did not answer in time'), { code: 'ETIMEDOUT' }));
+    });
+  });
+  proxy.on('proxyRes', (proxyRes, req) => {
+    const exchange = exchanges.get(req);
+    if (!exchange) return;
+    exchange.proxyRes = proxyRes;
+    exchange.ctx.state.bytesSent = 0;
+    // Counting only observes the chunks; the pipe http-proxy sets up next keeps the backpressure.
+    proxyRes.on('data', (chunk: Buffer) => {
+      exchange.ctx.state.bytesSent! += chunk.length;
+    });
+  });
+  // Errors go to the per-request callback; this keeps a stray emit from crashing the process.
+  proxy.on('error', (err) => logger.error({ err }, 'proxy error without a request'));
+
+  return async (ctx) => {
+    const { req, res } = ctx;
+    if (!req.url?.startsWith('/')) {
+      ctx.respond = false;
+      ctx.state.bytesSent = writeRawError(res, 'UNSUPPORTED', { status: 400, message: 'request target must be a path' });
+      return;
+    }
+    for (const name of DROPPED_REQUEST_HEADERS) delete req.headers[name];
+    const headers: Record<string, string> = {
+      [EXTERNAL_PROTO_HEADER]: ctx.state.externalProto,
+      [EXTERNAL_HOST_HEADER]: ctx.state.externalHost,
+      'x-forwarded-for': ctx.state.clientAddress,
+      [REQUEST_ID_HEADER]: ctx.state.requestId,
+    };
+    if (ctx.state.user !== undefined) headers[INTERNAL_USER_HEADER] = ctx.state.user;
+    if (options.internalToken) headers[INTERNAL_TOKEN_HEADER] = options.internalToken;
+
+    const exchange: Exchange = { timedOut: false, clientGone: false, ctx };
+    exchanges.set(req, exchange);
+    ctx.respond = false;
+    ctx.state.bytesReceived = 0;
+    req.on('data', (chunk: Buffer) => {
+      ctx.state.bytesReceived! += chunk.length;
+    });
+
+    await new Promise<void>((resolve) => {
+      res.once('close', () => {
+        if (!res.writableFinished) {
+          // The client went away: stop the upstream exchange instead of letting it run on.
+          exchange.clientGone = true;
+          exchange.proxyReq?.destroy();
+          exchange.proxyRes?.destroy();
+        }
+        resolve();
+      });
+      proxy.web(
+        req,
+        res,
+        {
+          target: { ...upstream.target },
+          agent: upstream.agent,
+          headers,
+          toProxy: true, // use req.url as it came, without url.parse's rewriting
+          xfwd: false,
+          changeOrigin: false,
+        },
+        (err) => answerUpstreamFailure(err as NodeJS.ErrnoException, exchange, res, logger, upstream.description),
+      );
+    });
+  };
+}
+
+function answerUpstreamFailure(
+  err: NodeJS.ErrnoException,
+  exchange: Exchange,
+  res: ServerResponse,
+  logger: Logger,
+  storage: string,
+): void {
+  if (exchange.clientGone || res.destroyed) return;
+  const requestId = exchange.ctx.state.requestId;
+  if (res.headersSent) {
+    // Storage failed mid-body: cut the response so the client sees a truncated transfer.
+    logger.warn({ err, requestId, storage }, 'storage failed during the response');
+    res.destroy();
+    return;
+  }
+  let code: ErrorCode = 'UNKNOWN';
+  let status = 502;
+  let message = 'storage service failed to answer';
+  if (exchange.timedOut || err.code === 'ETIMEDOUT') {
+    code = 'UNAVAILABLE';
+    status = 504;
+    message = 'storage service timed out';
+  } else if (err.code !== undefined && UNAVAILABLE_CODES.has(err.code)) {
+    code = 'UNAVAILABLE';
+    status = 503;
+    message = 'storage service unavailable';
+  }
+  logger.error({ err: { message: err.message, code: err.code }, requestId, storage, status }, message);
+  // An unread request body would keep the connection busy: close it after the answer.
+  exchange.ctx.state.bytesSent = writeRawError(res, code, { status, message, closeConnection: !exchange.ctx.req.complete });
+}
