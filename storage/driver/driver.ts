@@ -45,6 +45,12 @@ export interface StorageDriver {
   move(sourcePath: string, destPath: string): Promise<void>;
   /** Removes a file or a whole directory tree. Throws PathNotFoundError. */
   delete(path: string): Promise<void>;
+  /**
+   * Optional fast path for downloads: writes `length` bytes of the file from `offset` to `dest`
+   * (a response), reusing a few buffers instead of allocating one per chunk. Drivers without it
+   * are read through `reader`.
+   */
+  copyTo?(path: string, dest: Writable, offset: number, length: number): Promise<void>;
 }
 
 export class PathNotFoundError extends Error {

@@ -1,6 +1,7 @@
 // Blobs: content-addressed data shared by all repositories, visible in a repository only
 // through its `_layers` link.
-import type { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../../common/errors.js';
 import type { ParsedDigest } from '../../common/digest.js';
 import { isPathNotFound, type StorageDriver } from '../driver/driver.js';
@@ -33,11 +34,16 @@ export class BlobStore {
     }
   }
 
-  async open(digest: ParsedDigest, range?: BlobRange): Promise<Readable> {
+  /** Writes the blob (or a range of it) to a response, through the driver's fast path if it has one. */
+  async send(digest: ParsedDigest, dest: Writable, range: BlobRange): Promise<void> {
+    const length = range.end - range.start + 1;
     try {
-      return range
-        ? await this.driver.reader(paths.blobData(digest), range.start, range.end - range.start + 1)
-        : await this.driver.reader(paths.blobData(digest));
+      if (this.driver.copyTo) {
+        await this.driver.copyTo(paths.blobData(digest), dest, range.start, length);
+        return;
+      }
+      const reader = await this.driver.reader(paths.blobData(digest), range.start, length);
+      await pipeline(reader, dest, { end: false });
     } catch (err) {
       if (isPathNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.digest });
       throw err;
