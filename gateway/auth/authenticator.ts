@@ -1,0 +1,16 @@
+// The contract between the gateway's front door and whatever checks credentials.
+
+export type AuthResult =
+  | { ok: true; user: string }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+
+export interface Authenticator {
+  /**
+   * Checks a user and password sent with HTTP Basic auth by the client at `clientAddress`
+   * (the real client address, after trusted-proxy resolution).
+   */
+  authenticate(user: string, password: string, clientAddress: string): Promise<AuthResult>;
+  /** Stops file watchers and timers. */
+  close(): Promise<void>;
+}
