@@ -146,7 +146,7 @@ class FilesystemFileWriter implements FileWriter {
   ) {
     this.written = initialSize;
     this.stream = new Writable({
-      highWaterMark: 4 * READ_CHUNK,
+      highWaterMark: READ_CHUNK,
       writev: (chunks, callback) => {
         const buffers = chunks.map((c) => c.chunk as Buffer);
         const expected = buffers.reduce((sum, b) => sum + b.length, 0);

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ParsedDigest } from '../../common/digest.js';
 import { RegistryError } from '../../common/errors.js';
 import { isPathNotFound, type StorageDriver } from '../driver/driver.js';
+import { noteBytesReceived } from '../runtime/buffer-reclaim.js';
 import type { BlobStore } from './blob-store.js';
 import { deleteIfPresent } from './links.js';
 import { paths } from './paths.js';
@@ -107,7 +108,10 @@ export class UploadStore {
     this.hashes.delete(k);
     const hash = state && state.size === current ? state.hash : undefined;
     const writer = await this.driver.writer(paths.uploadData(name, id), true);
-    if (hash) body.on('data', (chunk: Buffer) => hash.update(chunk));
+    body.on('data', (chunk: Buffer) => {
+      hash?.update(chunk);
+      noteBytesReceived(chunk.length);
+    });
     try {
       await pipeline(body, writer.stream);
     } finally {
