@@ -1,0 +1,140 @@
+// The Docker engine against the registry, directly and through nginx: refusals without login and
+// with a wrong password, login, push, pull of a fresh copy and its files, a cross-repository
+// mount, and (through nginx) a 64 MiB layer.
+import test, { type ExecutionContext } from 'ava';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startDockerd, type DockerEngine } from './helpers/dockerd.js';
+import { rootfsTar, sha256 } from './helpers/oci-image.js';
+import { registryApi } from './helpers/registry-api.js';
+import { describeFailure, run } from './helpers/run.js';
+import { readTarFiles } from './helpers/tar.js';
+import { startE2eWorld, type E2eWorld, type Endpoint } from './helpers/world.js';
+
+let world: E2eWorld;
+let engine: DockerEngine;
+let noLoginConfig: string;
+let small: { tarPath: string; files: Map<string, Buffer> };
+let big: { tarPath: string; files: Map<string, Buffer> };
+
+const BIG_MIB = 64;
+
+test.before(async () => {
+  world = await startE2eWorld('docker');
+  engine = await startDockerd(join(world.dir, 'docker'));
+  world.onStop(() => engine.stop());
+  noLoginConfig = join(world.dir, 'docker-no-login');
+  await mkdir(noLoginConfig, { recursive: true });
+
+  const smallRootfs = rootfsTar({ files: { 'hello.txt': 'hello from docker\n', 'etc/motd': 'e2e docker\n' } });
+  small = { tarPath: join(world.dir, 'small-rootfs.tar'), files: smallRootfs.files };
+  await writeFile(small.tarPath, smallRootfs.tar);
+  const bigRootfs = rootfsTar({ files: { 'hello.txt': 'big image\n' }, bigLayerMiB: BIG_MIB });
+  big = { tarPath: join(world.dir, 'big-rootfs.tar'), files: bigRootfs.files };
+  await writeFile(big.tarPath, bigRootfs.tar);
+});
+
+test.after.always(async () => {
+  await world?.stop();
+});
+
+/** `docker push` output ends with `<tag>: digest: sha256:... size: N`. */
+function pushedDigest(output: string): string {
+  const match = /digest: (sha256:[a-f0-9]{64}) size: \d+/.exec(output);
+  if (!match) throw new Error(`no digest in docker push output:\n${output}`);
+  return match[1]!;
+}
+
+async function login(endpoint: Endpoint): Promise<void> {
+  await engine.docker(['login', '-u', world.registry.user, '--password-stdin', endpoint.host], { input: world.registry.password });
+}
+
+/** Removes every local image (and so every layer), so the next pull must download it all again. */
+async function forgetAllImages(): Promise<void> {
+  const ids = [...new Set((await engine.docker(['images', '-aq'])).split('\n').filter(Boolean))];
+  if (ids.length > 0) await engine.docker(['rmi', '-f', ...ids]);
+}
+
+/** The files of an image as a container sees them (docker create + docker export). */
+async function containerFiles(ref: string): Promise<Map<string, Buffer>> {
+  const id = (await engine.docker(['create', ref, '/bin/sh'])).trim();
+  try {
+    // Binary output: read the raw stdout, not text.
+    const result = await run('docker', ['export', id], { env: engine.env, timeoutMs: 120_000 });
+    if (result.code !== 0 || result.timedOut) throw new Error(describeFailure(result));
+    return readTarFiles(result.stdout);
+  } finally {
+    await engine.docker(['rm', id]);
+  }
+}
+
+/** Push, forget, pull again and compare files and digests; returns the pushed digest. */
+async function roundTrip(t: ExecutionContext, endpoint: Endpoint, repo: string, image: typeof small): Promise<string> {
+  const ref = `${endpoint.host}/${repo}:v1`;
+  await engine.docker(['import', '--change', 'CMD ["/bin/sh"]', image.tarPath, ref], { timeoutMs: 180_000 });
+  const digest = pushedDigest(await engine.docker(['push', ref], { timeoutMs: 300_000 }));
+  t.is(await registryApi(endpoint, world.registry).manifestDigest(repo, 'v1'), digest, 'the registry serves what docker pushed');
+
+  await forgetAllImages();
+  const pull = await engine.docker(['pull', ref], { timeoutMs: 300_000 });
+  t.true(pull.includes(`Digest: ${digest}`), pull);
+  t.true(pull.includes('Pull complete'), 'the layer was downloaded, not found locally');
+  const repoDigests = await engine.docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', ref]);
+  t.deepEqual(JSON.parse(repoDigests), [`${endpoint.host}/${repo}@${digest}`]);
+
+  const files = await containerFiles(ref);
+  for (const [path, content] of image.files) {
+    t.true(files.get(path)?.equals(content) ?? false, `${path} came back unchanged (${sha256(content)})`);
+  }
+  return digest;
+}
+
+for (const label of ['direct', 'nginx'] as const) {
+  const endpoint = (): Endpoint => (label === 'direct' ? world.direct : world.viaNginx);
+  const repo = `e2e/docker-${label}`;
+
+  test.serial(`docker push and pull without login: "no basic auth credentials" (${label})`, async (t) => {
+    const anonymous = engine.withConfig(noLoginConfig);
+    const ref = `${endpoint().host}/${repo}:anonymous`;
+    await engine.docker(['import', small.tarPath, ref]);
+    t.regex(await anonymous.dockerFails(['push', ref]), /no basic auth credentials/);
+    t.regex(await anonymous.dockerFails(['pull', `${endpoint().host}/${repo}:v1`]), /no basic auth credentials/);
+    await engine.docker(['rmi', ref]);
+  });
+
+  test.serial(`docker login with a wrong password fails (${label})`, async (t) => {
+    const output = await engine.dockerFails(['login', '-u', world.registry.user, '--password-stdin', endpoint().host], {
+      input: 'not-the-password',
+    });
+    t.regex(output, /401 Unauthorized|unauthorized/i);
+  });
+
+  test.serial(`docker login, push, pull: same digest and files (${label})`, async (t) => {
+    await login(endpoint());
+    await roundTrip(t, endpoint(), repo, small);
+  });
+
+  test.serial(`docker push to a second repository mounts the layer (${label})`, async (t) => {
+    const source = `${endpoint().host}/${repo}:v1`; // pulled by the previous test
+    const target = `${endpoint().host}/${repo}-mounted:v1`;
+    await engine.docker(['tag', source, target]);
+    const push = await engine.docker(['push', target]);
+    t.regex(push, new RegExp(`Mounted from ${repo}\\b`), push);
+    const digest = pushedDigest(push);
+    t.is(await registryApi(endpoint(), world.registry).manifestDigest(`${repo}-mounted`, 'v1'), digest);
+    if (label === 'nginx') {
+      // What the registry answered, as nginx logged it: 201 Created to the mount request.
+      const log = await world.nginx.accessLogText();
+      const mountLine = log
+        .split('\n')
+        .find((line) => line.includes(`POST /v2/${repo}-mounted/blobs/uploads/?`) && /mount=sha256(:|%3A)/i.test(line));
+      t.truthy(mountLine, 'docker asked for a cross-repository mount');
+      t.regex(mountLine ?? '', /" 201 /);
+    }
+  });
+}
+
+test.serial(`docker push and pull of a ${BIG_MIB} MiB layer through nginx`, async (t) => {
+  await login(world.viaNginx);
+  await roundTrip(t, world.viaNginx, 'e2e/docker-big', big);
+});
