@@ -1,12 +1,13 @@
 // The gateway's sockets. Without `http.tls`: plain HTTP on http.addr. With it: TLS on http.addr
 // (registry:2), or, when `http.tls.addr` is set too, plain HTTP on http.addr and TLS on
-// tls.addr at once (80 + 443).
+// tls.addr at once (80 + 443). Addresses: `:5000`, `host:port`, `[::1]:port`, `unix:/path`.
 import http, { type RequestListener } from 'node:http';
 import https from 'node:https';
+import { lstat, rm } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RegistryConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
-import { parseListenAddress, urlOf } from './listen-address.js';
+import { parseListenAddress, type ListenAddress } from '../common/config/address.js';
 import { loadTlsMaterial } from './tls-files.js';
 import { watchCertificates, type CertificateWatcher } from './tls-reload.js';
 
@@ -38,7 +39,7 @@ export async function startListeners(
     plan.push({ scheme: 'http', addr: httpConfig.addr, setting: 'http.addr' });
     plan.push({ scheme: 'https', addr: tls.addr, setting: 'http.tls.addr' });
   }
-  const addresses = plan.map((entry) => ({ ...entry, address: parseListenAddress(entry.addr, entry.setting) }));
+  const addresses = plan.map((entry) => ({ ...entry, address: parseAddress(entry.addr, entry.setting) }));
 
   const material = tls ? await loadTlsMaterial(tls) : undefined;
   const servers: Server[] = [];
@@ -55,8 +56,8 @@ export async function startListeners(
       const server = scheme === 'https' ? https.createServer(material!.options, handler) : http.createServer(handler);
       configureServer(server, scheme, logger);
       servers.push(server);
-      await listen(server, address.host, address.port);
-      urls.push(urlOf(scheme, server.address() as AddressInfo));
+      await listen(server, address);
+      urls.push(address.kind === 'unix' ? `unix:${address.path}` : urlOf(scheme, server.address() as AddressInfo));
     }
   } catch (err) {
     await close();
@@ -102,11 +103,28 @@ function configureServer(server: Server, scheme: 'http' | 'https', logger: Logge
   }
 }
 
-function listen(server: Server, host: string | undefined, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
+function parseAddress(addr: string, setting: string): ListenAddress {
+  try {
+    return parseListenAddress(addr.trim());
+  } catch (err) {
+    throw new Error(`${setting}: ${(err as Error).message}`);
+  }
+}
+
+/** `http://127.0.0.1:5000`, `https://[::1]:443`: the URL of a listening socket. */
+function urlOf(scheme: 'http' | 'https', address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `${scheme}://${host}:${address.port}`;
+}
+
+async function listen(server: Server, address: ListenAddress): Promise<void> {
+  // A socket left by a previous run would make listen fail with EADDRINUSE; any other file stays.
+  if (address.kind === 'unix' && (await lstat(address.path).catch(() => undefined))?.isSocket()) await rm(address.path);
+  await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
-    server.listen({ host, port }, () => {
+    const options = address.kind === 'unix' ? { path: address.path } : { host: address.host || undefined, port: address.port };
+    server.listen(options, () => {
       server.off('error', onError);
       resolve();
     });

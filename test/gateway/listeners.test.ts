@@ -1,9 +1,12 @@
-// Plain-HTTP listener robustness and the `addr` forms registry:2 accepts.
+// Plain-HTTP listener robustness and the `addr` forms: `:port`, `host:port`, `[::1]:port`, `unix:/path`.
 import test from 'ava';
+import http from 'node:http';
 import net from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import tls from 'node:tls';
 import { runGateway } from '../../gateway/main.js';
-import { parseListenAddress } from '../../gateway/listen-address.js';
 import { testConfig } from '../helpers/config.js';
 import { captureLogger } from './helpers/capture-logger.js';
 import { request } from './helpers/http-client.js';
@@ -17,16 +20,46 @@ test.after.always(async () => {
   await upstream?.close();
 });
 
-test('parseListenAddress reads :port, host:port and [ipv6]:port, and names the setting on errors', (t) => {
-  t.deepEqual(parseListenAddress(':5000'), { port: 5000 });
-  t.deepEqual(parseListenAddress(':80'), { port: 80 });
-  t.deepEqual(parseListenAddress('127.0.0.1:5000'), { host: '127.0.0.1', port: 5000 });
-  t.deepEqual(parseListenAddress('registry.example.com:443'), { host: 'registry.example.com', port: 443 });
-  t.deepEqual(parseListenAddress('[::1]:5000'), { host: '::1', port: 5000 });
-  t.deepEqual(parseListenAddress('[::]:0'), { host: '::', port: 0 });
-  for (const bad of ['5000', 'host', '::1:5000', ':99999', 'host:port', '']) {
-    const err = t.throws(() => parseListenAddress(bad, 'http.tls.addr'), undefined, bad);
-    t.regex(err!.message, /^http\.tls\.addr: /);
+test('bad listen addresses are refused at start with the setting named', async (t) => {
+  for (const addr of ['5000', '::1:5000', ':99999', 'host:port']) {
+    await t.throwsAsync(runGateway(testConfig({ http: { addr }, storageservice: { addr: upstream.addr } }), captureLogger().logger), {
+      message: /^http\.addr: /,
+    });
+  }
+});
+
+test('the :port form listens on every interface', async (t) => {
+  const gateway = await runGateway(testConfig({ http: { addr: ':0' }, storageservice: { addr: upstream.addr } }), captureLogger().logger);
+  try {
+    const url = new URL(gateway.urls[0]!);
+    t.true(['[::]', '0.0.0.0'].includes(url.hostname), url.hostname);
+    t.is((await request(`http://127.0.0.1:${url.port}/v2/`)).status, 200);
+  } finally {
+    await gateway.close();
+  }
+});
+
+test('the gateway can listen on a unix socket (unix:/path), again after a restart', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'gateway-sock-'));
+  const path = join(dir, 'gateway.sock');
+  try {
+    for (let round = 0; round < 2; round++) {
+      const gateway = await runGateway(testConfig({ http: { addr: `unix:${path}` }, storageservice: { addr: upstream.addr } }), captureLogger().logger);
+      try {
+        t.deepEqual(gateway.urls, [`unix:${path}`]);
+        const status = await new Promise<number>((resolve, reject) => {
+          http.get({ socketPath: path, path: '/v2/' }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          }).on('error', reject);
+        });
+        t.is(status, 200);
+      } finally {
+        await gateway.close();
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
