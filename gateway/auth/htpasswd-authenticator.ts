@@ -158,16 +158,21 @@ export async function createHtpasswdAuthenticator(options: HtpasswdAuthenticator
     async authenticate(user: string, password: string, clientAddress: string): Promise<AuthResult> {
       await watched.refreshIfStale();
       const key = cache.keyOf(user, password);
+      // Credentials verified recently pass even while their address or user is throttled, and
+      // leave the failure counters alone. A guesser sharing the address (NAT, the same CI host)
+      // or the user name must not lock the real user out; the price is that a guess equal to a
+      // password in use right now is answered 200 at request speed instead of 10 per minute.
+      // Guesses of any other password, and every password of users without an active session,
+      // stay throttled without a hash check.
+      if (cache.isVerified(key)) {
+        stats.cacheHits++;
+        return { ok: true, user };
+      }
       const admission = throttle.admit(clientAddress, user, key);
       if (admission.throttled) {
         stats.throttled++;
         logger.debug({ clientAddress, scope: admission.scope }, 'htpasswd: login attempt throttled');
         return { ok: false, reason: 'throttled', retryAfterSeconds: admission.retryAfterSeconds };
-      }
-      if (cache.isVerified(key)) {
-        stats.cacheHits++;
-        admission.settle('success');
-        return { ok: true, user };
       }
 
       const map = current;

@@ -284,3 +284,16 @@ test('a password line changed by hand (same size, same second) is still picked u
   t.false((await authenticator.authenticate('alice', 'first pw', freshAddress())).ok);
   t.is(await readFile(path, 'utf8'), `${second}\n`);
 });
+
+test('a user with an active session keeps working while a guesser on the same address and name is throttled', async (t) => {
+  const path = await fileWith(t, [await htpasswdLine(['-B', '-C', '4'], 'alice', 'alice pw')]);
+  const authenticator = await open(t, { path, throttle: { maxFailuresPerAddress: 3, maxFailuresPerUser: 3, windowMs: 60_000 } });
+  const shared = '198.51.100.40';
+  t.deepEqual(await authenticator.authenticate('alice', 'alice pw', shared), { ok: true, user: 'alice' });
+  for (let i = 0; i < 3; i++) await authenticator.authenticate('alice', `guess${i}`, shared);
+  const checksBefore = authenticator.stats().hashVerifications;
+  t.like(await authenticator.authenticate('alice', 'guess3', shared), { ok: false, reason: 'throttled' });
+  t.deepEqual(await authenticator.authenticate('alice', 'alice pw', shared), { ok: true, user: 'alice' });
+  t.like(await authenticator.authenticate('alice', 'guess4', shared), { ok: false, reason: 'throttled' }, 'the session does not reset the counters');
+  t.is(authenticator.stats().hashVerifications, checksBefore, 'neither the guesses nor the session cost a hash check');
+});
