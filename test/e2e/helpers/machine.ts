@@ -2,7 +2,8 @@
 // undone: the e2e lock (port 80, /etc/hosts and the clients' global directories are shared by
 // every e2e file, so the files take turns), the docker-registry.home line in /etc/hosts, and the
 // run/cache directories that dockerd, containerd and podman create outside their own roots.
-import { mkdir, readFile, rm, writeFile, stat, mkdtemp } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from './daemon.js';
@@ -30,8 +31,17 @@ export function assertRoot(): void {
   }
 }
 
+/** A new directory under the temp dir; lowercase, because podman names `oci:` images after the path. */
 export async function makeTempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `${prefix}-`));
+  for (;;) {
+    const dir = join(tmpdir(), `${prefix}-${randomBytes(4).toString('hex')}`);
+    try {
+      await mkdir(dir, { mode: 0o700 });
+      return dir;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 export interface MachineLock {
@@ -129,6 +139,7 @@ export async function trackClientGlobalPaths(): Promise<() => Promise<void>> {
   }
   return async () => {
     for (const path of absent) await rm(path, { recursive: true, force: true });
+    if (process.env.E2E_DEBUG) console.error(`removed ${absent.join(' ')}`);
   };
 }
 
