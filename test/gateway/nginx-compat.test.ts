@@ -40,7 +40,8 @@ test('through nginx, an anonymous request gets registry:2\'s 401 challenge', asy
 test('a 32 MiB blob goes up and comes back through nginx; Locations carry the name the client used', async (t) => {
   const data = randomBytes(32 * MiB);
   const host = `docker-registry.home:${nginx.port}`;
-  const client = { basicAuth: alice, headers: { host }, localAddress: '127.0.0.5' };
+  // Chunked, like docker's PATCH: nginx must stream it on (proxy_request_buffering off, HTTP/1.1).
+  const client = { basicAuth: alice, headers: { host }, localAddress: '127.0.0.5', chunked: true };
   const pushed = await pushBlob(nginx.url, 'probe/nginx', data, client);
   for (const location of pushed.locations) t.true(location.startsWith(`http://${host}/v2/probe/nginx/blobs/`), location);
   const pulled = await getBlob(nginx.url, 'probe/nginx', pushed.digest, client);

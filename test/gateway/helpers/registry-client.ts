@@ -7,6 +7,8 @@ export interface ClientOptions {
   basicAuth?: { user: string; password: string };
   headers?: Record<string, string>;
   localAddress?: string;
+  /** Send the PATCH body chunked (no Content-Length), as docker does. */
+  chunked?: boolean;
 }
 
 export function sha256Digest(data: Buffer): string {
@@ -40,7 +42,11 @@ export async function pushBlob(baseUrl: string, name: string, data: Buffer, opti
   const patched = await request(follow(baseUrl, locations[0]!), {
     ...common,
     method: 'PATCH',
-    headers: { ...options.headers, 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
+    headers: {
+      ...options.headers,
+      'content-type': 'application/octet-stream',
+      ...(options.chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(data.length) }),
+    },
     body: data,
   });
   expectStatus(patched, 202, 'PATCH upload');
