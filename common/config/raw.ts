@@ -48,7 +48,10 @@ function fromYamlNode(doc: Document, node: Node | Alias, originAt: (offset: numb
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       const value = pair.value as Node | Alias | null;
       const keyOrigin = originAt((pair.key as Node | null)?.range?.[0] ?? 0);
-      entries.set(key, value === null ? { kind: 'scalar', value: null, text: '', origin: keyOrigin } : fromYamlNode(doc, value, originAt));
+      const child: RawNode = value === null ? { kind: 'scalar', value: null, text: '', origin: keyOrigin } : fromYamlNode(doc, value, originAt);
+      // A nested section is best located by its key's line.
+      if (child.kind !== 'scalar') child.origin = keyOrigin;
+      entries.set(key, child);
     }
     return { kind: 'map', entries, origin };
   }

@@ -1,0 +1,41 @@
+// `registry config check`: load, validate, show the effective configuration (secrets masked).
+import { describeSettings } from '../../common/config/describe.js';
+import { loadForCommand, printWarnings } from '../config-loading.js';
+import { CONFIG_HELP, CONFIG_OPTION, parseCommandLine, UsageError } from '../usage.js';
+
+const HELP = `Usage: registry config check [--config FILE]
+
+Loads the configuration the way \`registry start\` would (config.yml, then REGISTRY_*
+environment variables over it, then defaults), prints any warnings, and prints the effective
+configuration in config.yml layout with secrets masked. Exits with status 1 and every problem
+when the configuration is invalid.
+
+Options:
+${CONFIG_HELP}
+  -h, --help          show this help
+`;
+
+const GROUP_HELP = `Usage: registry config <command>
+
+Commands:
+  check     validate the configuration and print the effective settings (secrets masked)
+
+Run \`registry config check --help\` for details.
+`;
+
+export async function configCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
+    (sub === undefined ? process.stderr : process.stdout).write(GROUP_HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub !== 'check') throw new UsageError(`unknown command "config ${sub}"`, 'config');
+  const parsed = parseCommandLine('config check', rest, CONFIG_OPTION, HELP);
+  if (!parsed) return 0;
+  const { config, warnings, configPath } = loadForCommand(parsed.values.config);
+  printWarnings(warnings);
+  process.stdout.write(`# effective configuration (${configPath ?? 'no config file: defaults and environment'}); secrets masked\n`);
+  process.stdout.write(describeSettings(config));
+  process.stderr.write('registry: configuration OK\n');
+  return 0;
+}

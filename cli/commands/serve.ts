@@ -1,0 +1,107 @@
+// `registry storage` and `registry gateway`: one process in the foreground until SIGTERM/SIGINT
+// (or until the `registry start` parent that spawned it goes away).
+import type { RegistryConfig } from '../../common/config/types.js';
+import { createLogger, type Logger } from '../../common/logger.js';
+import type { RunningServer } from '../../common/running-server.js';
+import { loadForCommand } from '../config-loading.js';
+import { CommandError, CONFIG_HELP, CONFIG_OPTION, parseCommandLine } from '../usage.js';
+
+export type Service = 'storage' | 'gateway';
+
+type RunService = (config: RegistryConfig, logger: Logger) => Promise<RunningServer>;
+
+/** Passed by `registry start`, which already printed the configuration warnings. */
+export const WARNINGS_SHOWN_FLAG = '--config-warnings-shown';
+
+const HELP: Record<Service, string> = {
+  storage: `Usage: registry storage [--config FILE]
+
+Runs only the storage service in the foreground: the OCI Distribution API, unauthenticated,
+on storageservice.addr (default 127.0.0.1:5001), data under storage.filesystem.rootdirectory.
+Stops on SIGTERM or SIGINT. \`registry start\` runs it together with the gateway.
+
+Options:
+${CONFIG_HELP}
+  -h, --help          show this help
+`,
+  gateway: `Usage: registry gateway [--config FILE]
+
+Runs only the gateway in the foreground: listens on http.addr (default :5000), checks htpasswd
+logins and forwards /v2/ to the storage service at storageservice.addr (or storageservice.url).
+Stops on SIGTERM or SIGINT. \`registry start\` runs it together with the storage service.
+
+Options:
+${CONFIG_HELP}
+  -h, --help          show this help
+`,
+};
+
+// Loaded at run time: storage/ and gateway/ are built by others and the CLI must compile alone.
+const MODULES: Record<Service, { specifier: string; exportName: string }> = {
+  storage: { specifier: '../../storage/main.js', exportName: 'runStorage' },
+  gateway: { specifier: '../../gateway/main.js', exportName: 'runGateway' },
+};
+
+export async function serveCommand(service: Service, args: string[]): Promise<number> {
+  const parsed = parseCommandLine(service, args, { ...CONFIG_OPTION, 'config-warnings-shown': { type: 'boolean' } }, HELP[service]);
+  if (!parsed) return 0;
+  const { config, warnings } = loadForCommand(parsed.values.config);
+  const logger = createLogger(service, config.log.level, config.log.fields);
+  if (!parsed.values['config-warnings-shown']) for (const warning of warnings) logger.warn(`configuration: ${warning}`);
+
+  const run = await loadService(service);
+  let server: RunningServer;
+  try {
+    server = await run(config, logger);
+  } catch (error) {
+    // Expected failures (address in use, missing htpasswd file) read best as one line.
+    logger.error({ err: error }, `${service} could not start`);
+    throw new CommandError(`${service} could not start: ${(error as Error).message}`);
+  }
+  logger.info({ urls: server.urls }, `${service} started`);
+  return waitForStop(service, server, logger);
+}
+
+async function loadService(service: Service): Promise<RunService> {
+  const { specifier, exportName } = MODULES[service];
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(specifier)) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(`${service}/main.js`)) {
+      throw new CommandError(`the ${service} service is not part of this build (${specifier.replace('../../', 'dist/')} is missing)`);
+    }
+    throw error;
+  }
+  const run = module[exportName];
+  if (typeof run !== 'function') throw new CommandError(`${specifier} does not export ${exportName}()`);
+  return run as RunService;
+}
+
+function waitForStop(service: Service, server: RunningServer, logger: Logger): Promise<number> {
+  return new Promise((resolveExit) => {
+    let stopping = false;
+    const stop = (reason: string) => {
+      if (stopping) {
+        logger.warn(`${reason} again: exiting without waiting`);
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ reason }, `${service} stopping`);
+      server.close().then(
+        () => {
+          logger.info(`${service} stopped`);
+          resolveExit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, `${service} did not stop cleanly`);
+          resolveExit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    // Started by `registry start`: if that parent dies (even by SIGKILL), do not live on orphaned.
+    if (process.send !== undefined) process.on('disconnect', () => stop('parent process gone'));
+  });
+}

@@ -1,0 +1,158 @@
+// `registry start`: the storage process, then the gateway, as child processes of this one.
+// Signals are passed on; if either child dies on its own, the other is stopped too.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseListenAddress, displayUrl, type ListenAddress } from '../../common/config/address.js';
+import type { RegistryConfig } from '../../common/config/types.js';
+import { loadForCommand, printWarnings } from '../config-loading.js';
+import { CommandError, CONFIG_HELP, CONFIG_OPTION, parseCommandLine } from '../usage.js';
+import { waitUntilAnswering } from '../wait-http.js';
+import { WARNINGS_SHOWN_FLAG, type Service } from './serve.js';
+
+const HELP = `Usage: registry start [--config FILE]
+
+Runs the registry: starts the storage service (storageservice.addr, default 127.0.0.1:5001),
+waits until it answers, then starts the gateway (http.addr, default :5000). Both are child
+processes of this one; SIGINT/SIGTERM stop both. Configuration as registry:2: config.yml and
+REGISTRY_* environment variables (see \`registry config check\`).
+
+Options:
+${CONFIG_HELP}
+  -h, --help          show this help
+`;
+
+const MAIN_SCRIPT = fileURLToPath(new URL('../main.js', import.meta.url));
+const STARTUP_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 30_000;
+
+interface Child {
+  service: Service;
+  process: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  running: boolean;
+}
+
+export async function startCommand(args: string[]): Promise<number> {
+  const parsed = parseCommandLine('start', args, CONFIG_OPTION, HELP);
+  if (!parsed) return 0;
+  const { config, warnings, configPath } = loadForCommand(parsed.values.config);
+  printWarnings(warnings);
+  const storageAddress = parseListenAddress(config.storageservice.addr);
+  const gatewayAddress = parseListenAddress(config.http.addr);
+  checkDistinctAddresses(config, storageAddress, gatewayAddress);
+
+  const childArgs = [...(configPath !== undefined ? ['--config', configPath] : []), WARNINGS_SHOWN_FLAG];
+  const children: Child[] = [];
+  let stopRequested = false;
+  let failure: string | undefined;
+
+  const stopAll = (signal: NodeJS.Signals) => {
+    for (const child of children) if (child.running) child.process.kill(signal);
+  };
+  let stopTimer: NodeJS.Timeout | undefined;
+  const requestStop = (signal: NodeJS.Signals) => {
+    if (stopRequested) {
+      process.stderr.write(`registry: ${signal} again, killing the services\n`);
+      stopAll('SIGKILL');
+      return;
+    }
+    stopRequested = true;
+    stopAll(signal);
+    stopTimer = setTimeout(() => {
+      process.stderr.write(`registry: services still running ${STOP_TIMEOUT_MS / 1000}s after ${signal}; killing them\n`);
+      stopAll('SIGKILL');
+    }, STOP_TIMEOUT_MS);
+    stopTimer.unref();
+  };
+  process.on('SIGINT', () => requestStop('SIGINT'));
+  process.on('SIGTERM', () => requestStop('SIGTERM'));
+
+  const launch = (service: Service): Child => {
+    // Own process group: a Ctrl-C in the terminal reaches only this process, which passes it on
+    // once (the children would otherwise take a second SIGINT as "exit now").
+    const proc = spawn(process.execPath, [MAIN_SCRIPT, service, ...childArgs], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: process.env,
+      detached: true,
+    });
+    let settle: (exit: { code: number | null; signal: NodeJS.Signals | null }) => void = () => undefined;
+    const child: Child = { service, process: proc, running: true, exited: new Promise((resolve) => (settle = resolve)) };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null, why: string) => {
+      if (!child.running) return;
+      child.running = false;
+      if (!stopRequested) {
+        failure ??= `${service} ${why}`;
+        const others = children.filter((c) => c.running).map((c) => c.service);
+        process.stderr.write(`registry: ${failure}${others.length > 0 ? `; stopping ${others.join(' and ')}` : ''}\n`);
+        requestStop('SIGTERM');
+      }
+      settle({ code, signal });
+    };
+    proc.on('exit', (code, signal) => onExit(code, signal, `exited unexpectedly (${describeExit(code, signal)})`));
+    proc.on('error', (error) => {
+      if (proc.pid === undefined) onExit(null, null, `could not be started: ${error.message}`);
+    });
+    children.push(child);
+    return child;
+  };
+
+  try {
+    const storage = launch('storage');
+    await waitUntilAnswering(storageAddress, { timeoutMs: STARTUP_TIMEOUT_MS, stillRunning: () => storage.running && !stopRequested });
+    const gateway = launch('gateway');
+    const tlsOnHttpAddr = config.http.tls !== undefined && config.http.tls.addr === undefined;
+    await waitUntilAnswering(gatewayAddress, { tls: tlsOnHttpAddr, timeoutMs: STARTUP_TIMEOUT_MS, stillRunning: () => gateway.running && !stopRequested });
+    process.stderr.write(`${listeningLine(config, gatewayAddress)}\n`);
+  } catch (error) {
+    if (!stopRequested) {
+      const starting = children[children.length - 1]?.service ?? 'storage';
+      failure ??= `${starting} did not start: ${(error as Error).message}`;
+      process.stderr.write(`registry: ${failure}\n`);
+      requestStop('SIGTERM');
+    }
+  }
+
+  const exits = await Promise.all(children.map((child) => child.exited));
+  if (stopTimer) clearTimeout(stopTimer);
+  if (failure !== undefined) return 1;
+  const clean = exits.every(({ code, signal }) => code === 0 || signal === 'SIGTERM' || signal === 'SIGINT');
+  process.stderr.write(clean ? 'registry: stopped\n' : 'registry: stopped, but a service did not exit cleanly\n');
+  return clean ? 0 : 1;
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal !== null ? `killed by ${signal}` : `exit code ${code}`;
+}
+
+/** Both processes run on this machine: they cannot listen on the same socket. */
+function checkDistinctAddresses(config: RegistryConfig, storage: ListenAddress, gateway: ListenAddress): void {
+  const listeners = [gateway, ...(config.http.tls?.addr !== undefined ? [parseListenAddress(config.http.tls.addr)] : [])];
+  for (const listener of listeners) {
+    const clash = sameListener(listener, storage);
+    if (clash) {
+      throw new CommandError(
+        `storageservice.addr (${config.storageservice.addr}) and the gateway's address (${displayUrl(listener, 'http')}) are the same; ` +
+          'give them different ports (REGISTRY_STORAGESERVICE_ADDR, REGISTRY_HTTP_ADDR)',
+      );
+    }
+  }
+}
+
+function sameListener(a: ListenAddress, b: ListenAddress): boolean {
+  if (a.kind === 'unix' || b.kind === 'unix') return a.kind === 'unix' && b.kind === 'unix' && a.path === b.path;
+  const everywhere = (host: string) => host === '' || host === '0.0.0.0' || host === '::';
+  return a.port === b.port && a.port !== 0 && (a.host === b.host || everywhere(a.host) || everywhere(b.host));
+}
+
+function listeningLine(config: RegistryConfig, gateway: ListenAddress): string {
+  const tls = config.http.tls;
+  const urls =
+    tls === undefined
+      ? displayUrl(gateway, 'http')
+      : tls.addr === undefined
+        ? displayUrl(gateway, 'https')
+        : `${displayUrl(parseListenAddress(tls.addr), 'https')} and ${displayUrl(gateway, 'http')}`;
+  const htpasswd = config.auth?.htpasswd;
+  const auth = htpasswd ? `htpasswd ${htpasswd.path}` : 'none';
+  return `registry listening on ${urls} (storage on ${config.storageservice.addr}, data in ${config.storage.filesystem.rootdirectory}, auth: ${auth})`;
+}

@@ -1,0 +1,57 @@
+// The effective configuration as people read it (registry:2's YAML layout), secrets masked.
+// `registry config check` prints it; safe to paste into an issue or a log.
+import { stringify } from 'yaml';
+import { formatGoDuration } from './duration.js';
+import type { RegistryConfig } from './types.js';
+
+export const MASK = '[redacted]';
+
+/** The configuration in config.yml layout (durations as `168h`), without secrets. */
+export function effectiveSettings(config: RegistryConfig): Record<string, unknown> {
+  const purging = config.storage.maintenance.uploadpurging;
+  const http: Record<string, unknown> = {
+    addr: config.http.addr,
+    ...(config.http.host !== undefined && { host: config.http.host }),
+    ...(config.http.secret !== undefined && { secret: MASK }),
+    relativeurls: config.http.relativeurls,
+    ...(config.http.tls && { tls: { ...config.http.tls } }),
+    headers: config.http.headers,
+    trustedproxies: config.http.trustedproxies,
+  };
+  return {
+    version: '0.1',
+    log: { level: config.log.level, fields: config.log.fields },
+    storage: {
+      filesystem: { rootdirectory: config.storage.filesystem.rootdirectory },
+      delete: { enabled: config.storage.delete.enabled },
+      maintenance: {
+        uploadpurging: {
+          enabled: purging.enabled,
+          age: formatGoDuration(purging.ageMs),
+          interval: formatGoDuration(purging.intervalMs),
+          dryrun: purging.dryrun,
+        },
+        readonly: { enabled: config.storage.maintenance.readonly.enabled },
+      },
+    },
+    http,
+    ...(config.auth?.htpasswd && { auth: { htpasswd: { ...config.auth.htpasswd } } }),
+    storageservice: {
+      addr: config.storageservice.addr,
+      ...(config.storageservice.token !== undefined && { token: MASK }),
+      ...(config.storageservice.url !== undefined && { url: maskUrlPassword(config.storageservice.url) }),
+    },
+  };
+}
+
+/** effectiveSettings as YAML text. */
+export function describeSettings(config: RegistryConfig): string {
+  return stringify(effectiveSettings(config), { lineWidth: 0 });
+}
+
+function maskUrlPassword(text: string): string {
+  const url = new URL(text);
+  if (url.password === '') return text;
+  url.password = MASK;
+  return url.toString();
+}

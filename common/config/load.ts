@@ -1,0 +1,224 @@
+// Reads the configuration once at start-up, as registry:2 does: config.yml (optional), then
+// REGISTRY_* environment variables over it, then defaults. Every problem is reported at once,
+// naming the setting both as the YAML path and as the environment variable.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { formatListenAddress, isLoopbackAddress, parseListenAddress, type ListenAddress } from './address.js';
+import { applyEnvironment, CONFIG_PATH_VARIABLE, envNameOf } from './env.js';
+import { emptyMap, parseYamlFile, type RawNode } from './raw.js';
+import { SCHEMA } from './schema.js';
+import type { LogLevel, RegistryConfig, TlsConfig } from './types.js';
+import { settingName, validateTree, type Settings } from './validate.js';
+
+export interface LoadOptions {
+  /** Defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** config.yml; defaults to REGISTRY_CONFIGURATION_PATH, else none (defaults and env only). */
+  configPath?: string;
+  /** Relative paths in the configuration resolve against this; defaults to process.cwd(). */
+  cwd?: string;
+}
+
+export interface LoadedConfig {
+  config: RegistryConfig;
+  /** Settings accepted but ignored, unknown variables, deprecations: show them, do not fail. */
+  warnings: string[];
+}
+
+/** The configuration is unusable; `problems` lists every reason, one line each. */
+export class ConfigError extends Error {
+  constructor(
+    readonly problems: string[],
+    readonly warnings: string[] = [],
+  ) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULTS = {
+  httpAddr: ':5000',
+  rootDirectory: './data',
+  storageServiceAddr: '127.0.0.1:5001',
+  realm: 'Registry Realm',
+  uploadPurgeAgeMs: 168 * 3_600_000,
+  uploadPurgeIntervalMs: 24 * 3_600_000,
+} as const;
+
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const configPath = options.configPath || env[CONFIG_PATH_VARIABLE] || undefined;
+
+  let root: RawNode = emptyMap({ kind: 'default' });
+  if (configPath !== undefined) {
+    const file = resolve(cwd, configPath);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      throw new ConfigError([`configuration file ${file}: ${reason}`]);
+    }
+    let parsed: RawNode | undefined;
+    try {
+      parsed = parseYamlFile(text, file);
+    } catch (error) {
+      throw new ConfigError([(error as Error).message]);
+    }
+    if (parsed === undefined || parsed.kind !== 'map') {
+      throw new ConfigError([`${file}: expected a YAML mapping starting with "version: 0.1"`]);
+    }
+    if (!parsed.entries.has('version')) {
+      throw new ConfigError([`${file}: "version: 0.1" is missing (registry:2 requires it too)`]);
+    }
+    root = parsed;
+  }
+  if (root.kind !== 'map') throw new Error('unreachable: the root is a mapping');
+
+  const warnings = applyEnvironment(root, env, SCHEMA);
+  const { settings, problems, warnings: validationWarnings } = validateTree(SCHEMA, root, cwd);
+  warnings.push(...validationWarnings);
+  const config = build(settings, cwd, problems, warnings);
+  if (problems.length > 0) throw new ConfigError(problems, warnings);
+  return { config, warnings };
+}
+
+/** Fills defaults and checks the rules that span several settings. */
+function build(s: Settings, cwd: string, problems: string[], warnings: string[]): RegistryConfig {
+  const named = (path: string) => settingName(path, s.origin(path));
+  // A single name for a setting in cross-setting messages: `http.tls.key (REGISTRY_HTTP_TLS_KEY)`.
+  const key = (path: string) => `${path} (${envNameOf(path.split('.'))})`;
+
+  let level = s.get<LogLevel>('log.level');
+  const deprecatedLevel = s.get<LogLevel>('loglevel');
+  if (deprecatedLevel !== undefined) {
+    warnings.push(`${named('loglevel')}: deprecated, use log.level`);
+    level ??= deprecatedLevel;
+  }
+
+  const address = (path: string, fallback: string): string => {
+    const text = s.get<string>(path) ?? fallback;
+    try {
+      return normalizeAddress(parseListenAddress(text.trim()), cwd);
+    } catch (error) {
+      problems.push(`${named(path)}: ${(error as Error).message}`);
+      return fallback;
+    }
+  };
+
+  // registry:2 `http.net: unix` + `http.addr: /path` is our `unix:/path`.
+  let httpAddr: string;
+  if (s.get<string>('http.net') === 'unix') {
+    const socket = s.get<string>('http.addr');
+    if (socket === undefined) {
+      problems.push(`${named('http.net')}: "unix" needs ${key('http.addr')} set to the socket path`);
+      httpAddr = DEFAULTS.httpAddr;
+    } else {
+      httpAddr = `unix:${resolve(cwd, socket.replace(/^unix:/, ''))}`;
+    }
+  } else {
+    httpAddr = address('http.addr', DEFAULTS.httpAddr);
+  }
+
+  const secret = s.get<string>('http.secret');
+  const config: RegistryConfig = {
+    log: { level: level ?? 'info', fields: s.get<Record<string, string>>('log.fields') ?? {} },
+    storage: {
+      filesystem: { rootdirectory: s.get<string>('storage.filesystem.rootdirectory') ?? resolve(cwd, DEFAULTS.rootDirectory) },
+      delete: { enabled: s.get<boolean>('storage.delete.enabled') ?? false },
+      maintenance: {
+        uploadpurging: {
+          enabled: s.get<boolean>('storage.maintenance.uploadpurging.enabled') ?? true,
+          ageMs: s.get<number>('storage.maintenance.uploadpurging.age') ?? DEFAULTS.uploadPurgeAgeMs,
+          intervalMs: s.get<number>('storage.maintenance.uploadpurging.interval') ?? DEFAULTS.uploadPurgeIntervalMs,
+          dryrun: s.get<boolean>('storage.maintenance.uploadpurging.dryrun') ?? false,
+        },
+        readonly: { enabled: s.get<boolean>('storage.maintenance.readonly.enabled') ?? false },
+      },
+    },
+    http: {
+      addr: httpAddr,
+      relativeurls: s.get<boolean>('http.relativeurls') ?? false,
+      headers: s.get<Record<string, string[]>>('http.headers') ?? {},
+      trustedproxies: s.get<string[]>('http.trustedproxies') ?? [],
+    },
+    storageservice: { addr: address('storageservice.addr', DEFAULTS.storageServiceAddr) },
+  };
+  const host = s.get<string>('http.host');
+  if (host !== undefined) config.http.host = host;
+  if (secret !== undefined) config.http.secret = secret;
+
+  const tls = buildTls(s, cwd, problems, warnings, named, key);
+  if (tls) {
+    config.http.tls = tls;
+    if (tls.addr !== undefined && tls.addr === httpAddr) {
+      problems.push(`${named('http.tls.addr')}: HTTPS cannot listen on ${key('http.addr')} too (${httpAddr}); pick another address, or unset http.tls.addr to serve HTTPS on http.addr`);
+    }
+  }
+
+  if (s.has('auth.htpasswd')) {
+    const path = s.get<string>('auth.htpasswd.path');
+    if (path === undefined) problems.push(`${key('auth.htpasswd.path')}: required with htpasswd auth (the htpasswd file, e.g. /auth/htpasswd)`);
+    config.auth = {
+      htpasswd: {
+        realm: s.get<string>('auth.htpasswd.realm') ?? DEFAULTS.realm,
+        path: path ?? '',
+        refuseinsecure: s.get<boolean>('auth.htpasswd.refuseinsecure') ?? false,
+      },
+    };
+  }
+
+  const token = s.get<string>('storageservice.token') ?? secret;
+  if (token !== undefined) config.storageservice.token = token;
+  const url = s.get<string>('storageservice.url');
+  if (url !== undefined) config.storageservice.url = url;
+  const storageAddr = config.storageservice.addr;
+  if (token === undefined && !isLoopbackAddress(parseListenAddress(storageAddr))) {
+    problems.push(
+      `${named('storageservice.addr')}: storage would listen on ${storageAddr}, reachable from other machines, without a token; ` +
+        `set ${key('storageservice.token')} or ${key('http.secret')} (the same value for storage and gateway), ` +
+        'or listen on loopback (127.0.0.1:5001) or a unix socket',
+    );
+  }
+  return config;
+}
+
+function buildTls(
+  s: Settings,
+  cwd: string,
+  problems: string[],
+  warnings: string[],
+  named: (path: string) => string,
+  key: (path: string) => string,
+): TlsConfig | undefined {
+  const certificate = s.get<string>('http.tls.certificate');
+  const tlsKey = s.get<string>('http.tls.key');
+  const addrText = s.get<string>('http.tls.addr');
+  if (certificate === undefined && tlsKey === undefined) {
+    if (addrText !== undefined) problems.push(`${named('http.tls.addr')}: HTTPS needs ${key('http.tls.certificate')} and ${key('http.tls.key')}`);
+    else if (s.has('http.tls.minimumtls')) warnings.push(`${named('http.tls.minimumtls')}: ignored, TLS is off (no certificate and key)`);
+    return undefined;
+  }
+  if (certificate === undefined || tlsKey === undefined) {
+    const missing = certificate === undefined ? 'http.tls.certificate' : 'http.tls.key';
+    const given = certificate === undefined ? 'http.tls.key' : 'http.tls.certificate';
+    problems.push(`${key(missing)}: required because ${named(given)} is set (TLS needs both the certificate and its key)`);
+    return undefined;
+  }
+  const tls: TlsConfig = { certificate, key: tlsKey, minimumtls: s.get<'tls1.2' | 'tls1.3'>('http.tls.minimumtls') ?? 'tls1.2' };
+  if (addrText !== undefined) {
+    try {
+      tls.addr = normalizeAddress(parseListenAddress(addrText.trim()), cwd);
+    } catch (error) {
+      problems.push(`${named('http.tls.addr')}: ${(error as Error).message}`);
+    }
+  }
+  return tls;
+}
+
+/** Unix socket paths become absolute; everything else is kept as written. */
+function normalizeAddress(address: ListenAddress, cwd: string): string {
+  if (address.kind === 'unix') return formatListenAddress({ kind: 'unix', path: resolve(cwd, address.path) });
+  return formatListenAddress(address);
+}
