@@ -16,6 +16,7 @@ RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production \
+    UV_THREADPOOL_SIZE=16 \
     REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/var/lib/registry
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules

@@ -72,7 +72,7 @@ export async function startCommand(args: string[]): Promise<number> {
     // once (the children would otherwise take a second SIGINT as "exit now").
     const proc = spawn(process.execPath, [MAIN_SCRIPT, service, ...childArgs], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: process.env,
+      env: service === 'storage' ? storageEnvironment() : process.env,
       detached: true,
     });
     let settle: (exit: { code: number | null; signal: NodeJS.Signals | null }) => void = () => undefined;
@@ -155,4 +155,10 @@ function listeningLine(config: RegistryConfig, gateway: ListenAddress): string {
   const htpasswd = config.auth?.htpasswd;
   const auth = htpasswd ? `htpasswd ${htpasswd.path}` : 'none';
   return `registry listening on ${urls} (storage on ${config.storageservice.addr}, data in ${config.storage.filesystem.rootdirectory}, auth: ${auth})`;
+}
+
+// Storage waits on fsync and file I/O for many layers at once: libuv's default of 4 threads
+// would queue them. The pool size is read when the pool starts, so it must be in the environment.
+function storageEnvironment(): NodeJS.ProcessEnv {
+  return { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16' };
 }
