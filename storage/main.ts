@@ -3,6 +3,7 @@
 // the upload purger.
 import { createServer, type Server } from 'node:http';
 import { mkdirSync, rmSync } from 'node:fs';
+import { displayUrl, parseListenAddress } from '../common/config/address.js';
 import type { RegistryConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import type { RunningServer } from '../common/running-server.js';
@@ -50,25 +51,18 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
 }
 
 async function listen(server: Server, addr: string): Promise<string> {
-  if (addr.startsWith('unix:')) {
-    const path = addr.slice('unix:'.length);
-    rmSync(path, { force: true });
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
-    return addr;
+  const address = parseListenAddress(addr);
+  if (address.kind === 'unix') {
+    rmSync(address.path, { force: true }); // a socket left by a previous run
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(address.path, resolve));
+    return displayUrl(address, 'http');
   }
-  const { host, port } = splitHostPort(addr);
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
-  const address = server.address();
-  const actualPort = typeof address === 'object' && address ? address.port : port;
-  const shownHost = host && host.includes(':') ? `[${host}]` : host ?? '0.0.0.0';
-  return `http://${shownHost}:${actualPort}`;
-}
-
-export function splitHostPort(addr: string): { host: string | undefined; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
-  if (!match) throw new Error(`invalid listen address ${JSON.stringify(addr)} (expected host:port or :port)`);
-  const host = match[1] ?? (match[2] || undefined);
-  return { host, port: Number(match[3]) };
+  await new Promise<void>((resolve, reject) =>
+    server.once('error', reject).listen(address.port, address.host || undefined, resolve),
+  );
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound ? bound.port : address.port;
+  return displayUrl({ ...address, port }, 'http');
 }
 
 function schedulePurger(config: RegistryConfig, driver: FilesystemDriver, logger: Logger): () => void {
