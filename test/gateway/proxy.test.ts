@@ -163,6 +163,45 @@ async function withRecordingGateway(
   }
 }
 
+test('request headers clients rely on reach storage unchanged, and storage\'s status and headers come back unchanged', async (t) => {
+  const answer: UpstreamHandler = (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(416, {
+        'content-type': 'application/json',
+        'content-range': 'bytes */1234',
+        location: 'http://elsewhere.example/v2/x/blobs/uploads/abc?_state=s',
+        'docker-upload-uuid': 'abc',
+        'x-storage-says': 'hello',
+      });
+      res.end('{"errors":[{"code":"RANGE_INVALID","message":"invalid content range","detail":null}]}');
+    });
+  };
+  await withRecordingGateway(answer, async (gatewayUrl, upstream) => {
+    const body = Buffer.from('0123456789');
+    const headers = {
+      accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json',
+      range: 'bytes=0-9',
+      'content-range': '0-9',
+      'content-type': 'application/octet-stream',
+      'content-length': String(body.length),
+      'docker-content-digest': sha256Digest(body),
+      'user-agent': 'docker/20.10.24',
+    };
+    const res = await request(`${gatewayUrl}/v2/probe/headers/blobs/uploads/abc?_state=s&digest=x`, { method: 'PATCH', headers, body });
+    const seen = upstream.requests[0]!;
+    for (const [name, value] of Object.entries(headers)) t.is(seen.headers[name], value, name);
+    t.is(seen.url, '/v2/probe/headers/blobs/uploads/abc?_state=s&digest=x');
+    t.is(seen.bodyBytes, body.length);
+    t.is(res.status, 416);
+    t.is(res.headers['content-range'], 'bytes */1234');
+    t.is(res.headers.location, 'http://elsewhere.example/v2/x/blobs/uploads/abc?_state=s');
+    t.is(res.headers['docker-upload-uuid'], 'abc');
+    t.is(res.headers['x-storage-says'], 'hello');
+    t.is(JSON.parse(res.text).errors[0].code, 'RANGE_INVALID');
+  });
+});
+
 test('uploads stream: storage sees the first bytes before the client has sent the rest', async (t) => {
   await withRecordingGateway(undefined, async (gatewayUrl, upstream) => {
     const url = new URL(`${gatewayUrl}/v2/probe/stream/blobs/uploads/some-id`);
