@@ -5,6 +5,7 @@ import { RegistryError } from '../../common/errors.js';
 import type { StorageDeps } from '../http/context.js';
 import type { BlobRange } from '../registry/blob-store.js';
 import { digestParam, nameParam, requireDeleteEnabled } from './params.js';
+import { emptyBody } from '../http/empty-body.js';
 
 export function blobHandlers({ registry, options }: StorageDeps) {
   return {
@@ -52,7 +53,7 @@ export function blobHandlers({ registry, options }: StorageDeps) {
       }
       ctx.status = 202;
       ctx.set('Docker-Content-Digest', digest.digest);
-      ctx.length = 0;
+      emptyBody(ctx);
     },
   };
 }

@@ -7,6 +7,7 @@ import type { StorageDeps } from '../http/context.js';
 import { location, repositoryPath } from '../http/locations.js';
 import { MAX_MANIFEST_BYTES } from '../registry/manifest-parser.js';
 import { nameParam, requireDeleteEnabled, stringParam } from './params.js';
+import { emptyBody } from '../http/empty-body.js';
 
 export function manifestHandlers({ registry, options }: StorageDeps) {
   return {
@@ -33,7 +34,7 @@ export function manifestHandlers({ registry, options }: StorageDeps) {
       ctx.set('Location', location(ctx, options, repositoryPath(name, `manifests/${result.digest.digest}`)));
       ctx.set('Docker-Content-Digest', result.digest.digest);
       if (result.subject) ctx.set('OCI-Subject', result.subject.digest);
-      ctx.length = 0;
+      emptyBody(ctx);
     },
 
     async delete(ctx: Context): Promise<void> {
@@ -46,7 +47,7 @@ export function manifestHandlers({ registry, options }: StorageDeps) {
         await registry.manifests.deleteTag(name, reference);
       }
       ctx.status = 202;
-      ctx.length = 0;
+      emptyBody(ctx);
     },
   };
 }

@@ -10,6 +10,7 @@ import type { StorageDeps } from '../http/context.js';
 import { location, repositoryPath } from '../http/locations.js';
 import { rangeHeader, type AppendOptions } from '../registry/upload-store.js';
 import { nameParam, stringParam } from './params.js';
+import { emptyBody } from '../http/empty-body.js';
 
 export function uploadHandlers({ registry, options }: StorageDeps) {
   function answerSession(ctx: Context, status: number, name: string, id: string, size: number): void {
@@ -17,14 +18,14 @@ export function uploadHandlers({ registry, options }: StorageDeps) {
     ctx.set('Location', location(ctx, options, repositoryPath(name, `blobs/uploads/${id}`)));
     ctx.set('Docker-Upload-UUID', id);
     ctx.set('Range', rangeHeader(size));
-    ctx.length = 0;
+    emptyBody(ctx);
   }
 
   function answerBlob(ctx: Context, name: string, digest: string): void {
     ctx.status = 201;
     ctx.set('Location', location(ctx, options, repositoryPath(name, `blobs/${digest}`)));
     ctx.set('Docker-Content-Digest', digest);
-    ctx.length = 0;
+    emptyBody(ctx);
   }
 
   return {
