@@ -1,0 +1,178 @@
+// A plain node:http client for the storage tests. Paths are sent exactly as given (no URL
+// normalisation, so `..`, `%2e%2e` and `%2F` reach the server as a hostile client would send
+// them), bodies may be streams, and every response is read whole.
+import { createHash } from 'node:crypto';
+import http, { type IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  text: string;
+  json<T = unknown>(): T;
+  /** A single header as a string ('' when absent). */
+  header(name: string): string;
+}
+
+export interface SendOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Buffer | string | Readable;
+  timeoutMs?: number;
+}
+
+export function sha256(data: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+/** Sends one request to `baseUrl` with `path` as the raw request target. */
+export function send(baseUrl: string, path: string, options: SendOptions = {}): Promise<HttpResponse> {
+  const base = new URL(baseUrl);
+  const headers: Record<string, string> = { ...options.headers };
+  const body = options.body;
+  if ((typeof body === 'string' || Buffer.isBuffer(body)) && !hasHeader(headers, 'content-length')) {
+    headers['content-length'] = String(Buffer.byteLength(body));
+  }
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: base.hostname, port: base.port, path, method: options.method ?? 'GET', headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => resolve(toResponse(res.statusCode ?? 0, res.headers, Buffer.concat(chunks))));
+      },
+    );
+    req.setTimeout(options.timeoutMs ?? 60_000, () => req.destroy(new Error(`${options.method ?? 'GET'} ${path} timed out`)));
+    req.on('error', reject);
+    if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
+      req.end(body);
+    } else {
+      body.on('error', (err) => req.destroy(err));
+      body.pipe(req);
+    }
+  });
+}
+
+function hasHeader(headers: Record<string, string>, name: string): boolean {
+  return Object.keys(headers).some((key) => key.toLowerCase() === name);
+}
+
+function toResponse(status: number, headers: IncomingHttpHeaders, body: Buffer): HttpResponse {
+  const text = body.toString('utf8');
+  return {
+    status,
+    headers,
+    body,
+    text,
+    json: <T>() => JSON.parse(text) as T,
+    header: (name) => {
+      const value = headers[name.toLowerCase()];
+      return Array.isArray(value) ? value.join(', ') : value ?? '';
+    },
+  };
+}
+
+/** The path and query of a Location header (absolute or relative), to send the next request to. */
+export function locationPath(location: string): string {
+  const url = new URL(location, 'http://placeholder');
+  return url.pathname + url.search;
+}
+
+/** `path` with `key=value` added to its query. */
+export function withQuery(path: string, key: string, value: string): string {
+  return `${path}${path.includes('?') ? '&' : '?'}${key}=${encodeURIComponent(value)}`;
+}
+
+export const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ');
+
+/** The registry operations tests repeat, over `send`; each throws with the answer on a surprise. */
+export class RegistryClient {
+  constructor(
+    public baseUrl: string,
+    private readonly extraHeaders: Record<string, string> = {},
+  ) {}
+
+  send(path: string, options: SendOptions = {}): Promise<HttpResponse> {
+    return send(this.baseUrl, path, { ...options, headers: { ...this.extraHeaders, ...options.headers } });
+  }
+
+  /** POST `?digest=` with the whole blob (a monolithic upload). */
+  async pushBlob(name: string, data: Buffer): Promise<string> {
+    const digest = sha256(data);
+    const res = await this.send(`/v2/${name}/blobs/uploads/?digest=${digest}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: data,
+    });
+    expectStatus(res, 201, `monolithic upload to ${name}`);
+    return digest;
+  }
+
+  /** POST, one PATCH with the whole blob, PUT `?digest=` (what skopeo and docker do). */
+  async pushBlobStreamed(name: string, data: Buffer): Promise<string> {
+    const digest = sha256(data);
+    const location = await this.startUpload(name);
+    const patched = await this.send(location, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: data,
+    });
+    expectStatus(patched, 202, `PATCH to ${name}`);
+    const done = await this.send(withQuery(locationPath(patched.header('location')), 'digest', digest), { method: 'PUT' });
+    expectStatus(done, 201, `PUT upload to ${name}`);
+    return digest;
+  }
+
+  /** POST a new upload session; returns the path to send its chunks to. */
+  async startUpload(name: string): Promise<string> {
+    const res = await this.send(`/v2/${name}/blobs/uploads/`, { method: 'POST' });
+    expectStatus(res, 202, `POST upload to ${name}`);
+    return locationPath(res.header('location'));
+  }
+
+  async putManifest(name: string, reference: string, body: Buffer | string, mediaType: string): Promise<HttpResponse> {
+    return await this.send(`/v2/${name}/manifests/${reference}`, {
+      method: 'PUT',
+      headers: { 'content-type': mediaType },
+      body,
+    });
+  }
+
+  /** PUT a manifest that must be accepted; returns its digest. */
+  async pushManifest(name: string, reference: string, body: Buffer | string, mediaType: string): Promise<string> {
+    const res = await this.putManifest(name, reference, body, mediaType);
+    expectStatus(res, 201, `PUT manifest ${name}:${reference}`);
+    return res.header('docker-content-digest');
+  }
+
+  getManifest(name: string, reference: string, method = 'GET'): Promise<HttpResponse> {
+    return this.send(`/v2/${name}/manifests/${reference}`, { method, headers: { accept: MANIFEST_ACCEPT } });
+  }
+
+  getBlob(name: string, digest: string, headers: Record<string, string> = {}, method = 'GET'): Promise<HttpResponse> {
+    return this.send(`/v2/${name}/blobs/${digest}`, { method, headers });
+  }
+
+  async tags(name: string): Promise<string[]> {
+    const res = await this.send(`/v2/${name}/tags/list`);
+    expectStatus(res, 200, `tags of ${name}`);
+    return res.json<{ tags: string[] | null }>().tags ?? [];
+  }
+
+  async catalog(): Promise<string[]> {
+    const res = await this.send('/v2/_catalog');
+    expectStatus(res, 200, 'catalog');
+    return res.json<{ repositories: string[] }>().repositories;
+  }
+}
+
+export function expectStatus(res: HttpResponse, status: number, what: string): void {
+  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
+}

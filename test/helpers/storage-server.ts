@@ -1,0 +1,97 @@
+// The real storage service for tests: runStorage on a free loopback port over a temporary root
+// directory, with a silent logger. `restart` closes it and starts it again on the same root, the
+// way a crashed or upgraded process comes back.
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { RegistryConfig } from '../../common/config/types.js';
+import type { RunningServer } from '../../common/running-server.js';
+import { runStorage } from '../../storage/main.js';
+import { testConfig, type ConfigOverrides } from './config.js';
+
+export interface TestStorage {
+  /** `http://127.0.0.1:<port>` of the running service. */
+  url: string;
+  /** The temporary directory that holds `root` (and nothing else unless a test puts it there). */
+  dir: string;
+  /** storage.filesystem.rootdirectory. */
+  root: string;
+  config: RegistryConfig;
+  /** Closes the service and starts it again on the same root (a new port). */
+  restart(): Promise<void>;
+  /** Stops the service; the directory stays until `close`. */
+  stop(): Promise<void>;
+  /** Stops the service and removes the temporary directory. */
+  close(): Promise<void>;
+}
+
+export interface TestStorageOptions {
+  /** Merged into the test config; the root directory and the address are filled in. */
+  config?: ConfigOverrides;
+  /** Serve an existing root directory (e.g. one registry:2 wrote) instead of a new one. */
+  root?: string;
+}
+
+export const silentLogger = pino({ level: 'silent' });
+
+export async function startStorage(options: TestStorageOptions = {}): Promise<TestStorage> {
+  const dir = await mkdtemp(join(tmpdir(), 'storage-test-'));
+  const root = options.root ?? join(dir, 'data');
+  await mkdir(root, { recursive: true });
+  const config = testConfig({
+    ...options.config,
+    storage: { ...options.config?.storage, filesystem: { rootdirectory: root } },
+    storageservice: { ...options.config?.storageservice, addr: '127.0.0.1:0' },
+  });
+  let running: RunningServer | undefined = await runStorage(config, silentLogger);
+  const handle: TestStorage = {
+    url: running.urls[0]!,
+    dir,
+    root,
+    config,
+    async restart() {
+      await handle.stop();
+      running = await runStorage(config, silentLogger);
+      handle.url = running.urls[0]!;
+    },
+    async stop() {
+      const current = running;
+      running = undefined;
+      await current?.close();
+    },
+    async close() {
+      await handle.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return handle;
+}
+
+/**
+ * Every file and directory under `dir`, relative and sorted (directories end with `/`); [] when
+ * `dir` does not exist. Entries removed while it reads (other requests finishing) are skipped.
+ */
+export async function listTree(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  async function visit(relativeDir: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(join(dir, relativeDir), { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const entry of entries) {
+      const path = relativeDir === '' ? entry.name : `${relativeDir}/${entry.name}`;
+      if (entry.isDirectory()) {
+        found.push(`${path}/`);
+        await visit(path);
+      } else {
+        found.push(path);
+      }
+    }
+  }
+  await visit('');
+  return found.sort();
+}
