@@ -15,7 +15,7 @@ import { emptyBody } from '../http/empty-body.js';
 export function uploadHandlers({ registry, options }: StorageDeps) {
   function answerSession(ctx: Context, status: number, name: string, id: string, size: number): void {
     ctx.status = status;
-    ctx.set('Location', location(ctx, options, repositoryPath(name, `blobs/uploads/${id}`)));
+    ctx.set('Location', location(ctx, options, `${repositoryPath(name, `blobs/uploads/${id}`)}?_state=${uploadState(name, id, size)}`));
     ctx.set('Docker-Upload-UUID', id);
     ctx.set('Range', rangeHeader(size));
     emptyBody(ctx);
@@ -110,4 +110,13 @@ function chunkOptions(ctx: Context): AppendOptions {
     throw new RegistryError('SIZE_INVALID', `Content-Range covers ${length} bytes, Content-Length says ${declared}`);
   }
   return { start, length };
+}
+
+/**
+ * registry:2 puts a `_state` query parameter in every upload Location, and scripts written for it
+ * complete an upload with `PUT "<Location>&digest=…"`. The session lives in storage, so the value
+ * is only informative and never read back.
+ */
+function uploadState(name: string, id: string, offset: number): string {
+  return Buffer.from(JSON.stringify({ Name: name, UUID: id, Offset: offset })).toString('base64url');
 }
