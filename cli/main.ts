@@ -14,6 +14,7 @@ Commands:
   gateway          run only the gateway, in the foreground
   user             manage users in the htpasswd file (add, passwd, rm, list)
   config check     validate the configuration and print it, secrets masked
+  gc               delete blobs no manifest references (like registry:2's garbage-collect)
   version          print the version
   help [command]   show help for a command
 
@@ -36,6 +37,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   },
   user: async () => (await import('./commands/user.js')).userCommand,
   config: async () => (await import('./commands/config.js')).configCommand,
+  gc: async () => (await import('./commands/gc.js')).gcCommand,
   version: async () => (await import('./commands/version.js')).versionCommand,
 };
 
