@@ -44,9 +44,10 @@ export function uploadHandlers({ registry, options }: StorageDeps) {
         }
         // Not mountable: the spec says to fall back to a regular upload session.
       }
+      // Parsed before the session exists: a malformed digest must not leave an orphan session.
+      const expected = typeof digest === 'string' ? parseDigest(digest) : undefined;
       const id = await registry.uploads.start(name);
-      if (typeof digest === 'string') {
-        const expected = parseDigest(digest);
+      if (expected) {
         await registry.uploads.complete(name, id, expected, hasBody(ctx.req) ? ctx.req : undefined);
         answerBlob(ctx, name, expected.digest);
         return;
