@@ -91,6 +91,10 @@ test('monolithic POST with a wrong digest: 400 DIGEST_INVALID and nothing visibl
     (p) => p.includes(sha256(data).slice(7)) || p.includes(claimed.slice(7)),
   );
   t.deepEqual(blobs, [], 'no blob data under either digest');
+
+  const malformed = await client.send('/v2/up/mono-bad/blobs/uploads/?digest=sha256:abc', { method: 'POST', body: data });
+  assertOciError(t, malformed, 400, 'DIGEST_INVALID', 'malformed digest');
+  t.deepEqual(await sessionsOnDisk('up/mono-bad'), [], 'a malformed digest leaves no orphan session');
 });
 
 test('POST starts a session: 202 with Location, Docker-Upload-UUID, Range 0-0; GET status is 204', async (t) => {
