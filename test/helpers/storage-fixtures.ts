@@ -63,7 +63,8 @@ export async function pushImage(client: RegistryClient, name: string, options: I
   const platform = options.platform ?? { os: 'linux', architecture: 'amd64' };
   const layers = (options.layerSizes ?? [1024]).map((size) => uniqueBlob(size));
   const config = jsonBytes({ architecture: platform.architecture, os: platform.os, rootfs: { type: 'layers', diff_ids: [] }, nonce: randomBytes(8).toString('hex') });
-  for (const blob of [config, ...layers]) await client.pushBlob(name, blob);
+  // In parallel, as clients push layers.
+  await Promise.all([config, ...layers].map((blob) => client.pushBlob(name, blob)));
   const mediaType = docker ? MEDIA.dockerManifest : MEDIA.ociManifest;
   const manifest = jsonBytes({
     schemaVersion: 2,
