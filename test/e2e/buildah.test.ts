@@ -6,9 +6,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { registryApi } from './helpers/registry-api.js';
 import { runFails, runOk } from './helpers/run.js';
-import { startE2eWorld, type E2eWorld, type Endpoint } from './helpers/world.js';
+import { useE2eWorld, type Endpoint } from './helpers/world.js';
 
-let world: E2eWorld;
 let buildahArgs: string[];
 let authFile: string;
 let emptyAuthFile: string;
@@ -16,21 +15,16 @@ let context: string;
 
 const TIMEOUT = { timeoutMs: 120_000 };
 
-test.before(async () => {
-  world = await startE2eWorld('buildah');
-  const root = join(world.dir, 'buildah');
+const world = useE2eWorld('buildah', async (w) => {
+  const root = join(w.dir, 'buildah');
   buildahArgs = ['--root', join(root, 'root'), '--runroot', join(root, 'runroot'), '--storage-driver', 'vfs'];
-  authFile = join(world.dir, 'buildah-auth.json');
-  emptyAuthFile = join(world.dir, 'empty-auth.json');
+  authFile = join(w.dir, 'buildah-auth.json');
+  emptyAuthFile = join(w.dir, 'empty-auth.json');
   // `buildah from` fails when REGISTRY_AUTH_FILE names a file that does not exist (README section 6).
   await writeFile(authFile, '{}');
   await writeFile(emptyAuthFile, '{}');
-  context = join(world.dir, 'context');
+  context = join(w.dir, 'context');
   await mkdir(context, { recursive: true });
-});
-
-test.after.always(async () => {
-  await world?.stop();
 });
 
 function buildah(args: string[], input?: string): Promise<string> {
@@ -64,13 +58,13 @@ async function fileOfImage(ref: string, path: string): Promise<Buffer> {
 }
 
 for (const label of ['direct', 'nginx'] as const) {
-  const endpoint = (): Endpoint => (label === 'direct' ? world.direct : world.viaNginx);
+  const endpoint = (): Endpoint => (label === 'direct' ? world().direct : world().viaNginx);
   const repo = `e2e/buildah-${label}`;
 
   test.serial(`buildah login refuses a wrong password (${label})`, async (t) => {
     const output = await runFails(
       'buildah',
-      [...buildahArgs, 'login', '--tls-verify=false', '-u', world.registry.user, '--password-stdin', endpoint().host],
+      [...buildahArgs, 'login', '--tls-verify=false', '-u', world().registry.user, '--password-stdin', endpoint().host],
       { ...TIMEOUT, input: 'not-the-password', env: { REGISTRY_AUTH_FILE: authFile } },
     );
     t.regex(output, /invalid username\/password|unauthorized/i);
@@ -81,12 +75,12 @@ for (const label of ['direct', 'nginx'] as const) {
     const local = `localhost/e2e/buildah-${label}:v1`;
     const text = `built by buildah (${label})\n`;
     await buildImage(label, local, text);
-    await buildah(['login', '--tls-verify=false', '-u', world.registry.user, '--password-stdin', host], world.registry.password);
-    const digestFile = join(world.dir, `buildah-${label}.digest`);
+    await buildah(['login', '--tls-verify=false', '-u', world().registry.user, '--password-stdin', host], world().registry.password);
+    const digestFile = join(world().dir, `buildah-${label}.digest`);
     await buildah(['push', '--tls-verify=false', '--digestfile', digestFile, local, `docker://${host}/${repo}:v1`]);
     const digest = (await readFile(digestFile, 'utf8')).trim();
     t.regex(digest, /^sha256:[a-f0-9]{64}$/);
-    t.is(await registryApi(endpoint(), world.registry).manifestDigest(repo, 'v1'), digest, 'the registry serves what buildah pushed');
+    t.is(await registryApi(endpoint(), world().registry).manifestDigest(repo, 'v1'), digest, 'the registry serves what buildah pushed');
 
     await buildah(['rmi', '--all', '--force']);
     await buildah(['pull', '--tls-verify=false', `${host}/${repo}:v1`]);
@@ -103,6 +97,6 @@ for (const label of ['direct', 'nginx'] as const) {
       { ...TIMEOUT, env: { REGISTRY_AUTH_FILE: emptyAuthFile } },
     );
     t.regex(output, /unauthorized|authentication required/i);
-    t.is(await registryApi(endpoint(), world.registry).manifestDigest(repo, 'anonymous'), undefined);
+    t.is(await registryApi(endpoint(), world().registry).manifestDigest(repo, 'anonymous'), undefined);
   });
 }

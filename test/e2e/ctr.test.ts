@@ -9,30 +9,24 @@ import { startContainerd, type Containerd } from './helpers/containerd.js';
 import { buildOciLayout, layerFiles, ociArchive, sha256, type BuiltImage } from './helpers/oci-image.js';
 import { registryApi } from './helpers/registry-api.js';
 import { describeFailure } from './helpers/run.js';
-import { startE2eWorld, type E2eWorld, type Endpoint } from './helpers/world.js';
+import { useE2eWorld, type Endpoint } from './helpers/world.js';
 
-let world: E2eWorld;
 let containerd: Containerd;
 let image: BuiltImage;
 const LOCAL = 'localhost/e2e/ctr-import';
 
-test.before(async () => {
-  world = await startE2eWorld('ctr');
-  containerd = await startContainerd(join(world.dir, 'containerd'));
-  world.onStop(() => containerd.stop());
-  const layoutDir = join(world.dir, 'oci');
+const world = useE2eWorld('ctr', async (w) => {
+  containerd = await startContainerd(join(w.dir, 'containerd'));
+  w.onStop(() => containerd.stop());
+  const layoutDir = join(w.dir, 'oci');
   image = await buildOciLayout(layoutDir, 'v1', { files: { 'hello.txt': 'hello from ctr\n', 'etc/motd': 'e2e ctr\n' } });
-  const archive = join(world.dir, 'oci.tar');
+  const archive = join(w.dir, 'oci.tar');
   await writeFile(archive, await ociArchive(layoutDir));
   await containerd.ctr(['images', 'import', '--base-name', LOCAL, archive]);
 });
 
-test.after.always(async () => {
-  await world?.stop();
-});
-
 function credentials(): string {
-  return `${world.registry.user}:${world.registry.password}`;
+  return `${world().registry.user}:${world().registry.password}`;
 }
 
 /** The manifest digest `ctr images ls` shows for a reference. */
@@ -47,7 +41,7 @@ async function contentDigests(): Promise<string[]> {
 }
 
 for (const label of ['direct', 'nginx'] as const) {
-  const endpoint = (): Endpoint => (label === 'direct' ? world.direct : world.viaNginx);
+  const endpoint = (): Endpoint => (label === 'direct' ? world().direct : world().viaNginx);
   const repo = `e2e/ctr-${label}`;
 
   test.serial(`ctr push and pull without credentials get 401 (${label})`, async (t) => {
@@ -62,7 +56,7 @@ for (const label of ['direct', 'nginx'] as const) {
     const ref = `${endpoint().host}/${repo}:v1`;
     await containerd.ctr(['images', 'tag', '--force', `${LOCAL}:v1`, ref]);
     await containerd.ctr(['images', 'push', '--plain-http', '--user', credentials(), ref]);
-    t.is(await registryApi(endpoint(), world.registry).manifestDigest(repo, 'v1'), image.manifest.digest);
+    t.is(await registryApi(endpoint(), world().registry).manifestDigest(repo, 'v1'), image.manifest.digest);
 
     // Forget every image and let containerd's garbage collector drop the content: the pull must download.
     const names = (await containerd.ctr(['images', 'ls', '-q'])).split('\n').filter(Boolean);

@@ -6,24 +6,18 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OciLayoutWriter, sha256, MEDIA_TYPES, type BuiltImage } from './helpers/oci-image.js';
 import { runOk } from './helpers/run.js';
-import { startE2eWorld, type E2eWorld, type Endpoint } from './helpers/world.js';
+import { useE2eWorld, type Endpoint } from './helpers/world.js';
 
-let world: E2eWorld;
 let layoutDir: string;
 let image: BuiltImage;
 let counter = 0;
 
-test.before(async () => {
-  world = await startE2eWorld('curl');
-  layoutDir = join(world.dir, 'oci');
+const world = useE2eWorld('curl', async (w) => {
+  layoutDir = join(w.dir, 'oci');
   const layout = new OciLayoutWriter(layoutDir);
   image = await layout.addImage({ files: { 'hello.txt': 'hello from curl\n' } });
   layout.tag(image.manifest, 'v1');
   await layout.finish();
-});
-
-test.after.always(async () => {
-  await world?.stop();
 });
 
 interface CurlAnswer {
@@ -45,17 +39,17 @@ interface CurlRequest {
 /** One curl call. Credentials go through a config on stdin (`-K -`), never on the command line. */
 async function curl(endpoint: Endpoint, request: CurlRequest): Promise<CurlAnswer> {
   const id = ++counter;
-  const bodyFile = join(world.dir, `curl-${id}.body`);
-  const headerFile = join(world.dir, `curl-${id}.headers`);
+  const bodyFile = join(world().dir, `curl-${id}.body`);
+  const headerFile = join(world().dir, `curl-${id}.headers`);
   const url = request.target.startsWith('http') ? request.target : `${endpoint.url}${request.target}`;
   const auth = request.auth ?? 'user';
-  const password = auth === 'wrong-password' ? 'not-the-password' : world.registry.password;
+  const password = auth === 'wrong-password' ? 'not-the-password' : world().registry.password;
   const args = ['-sS', '--max-time', '120', '-K', '-', '-X', request.method ?? 'GET', '-o', bodyFile, '-D', headerFile, '-w', '%{http_code}'];
   for (const header of request.headers ?? []) args.push('-H', header);
   if (request.dataFile) args.push('--data-binary', `@${request.dataFile}`);
   if (request.method === 'HEAD') args.push('-I');
   args.push(url);
-  const config = auth === 'none' ? '' : `user = "${world.registry.user}:${password}"\n`;
+  const config = auth === 'none' ? '' : `user = "${world().registry.user}:${password}"\n`;
   const status = Number.parseInt(await runOk('curl', args, { input: config, timeoutMs: 130_000 }), 10);
   const headers = new Map<string, string>();
   // With redirects or 100-continue there are several header blocks: the last one counts.
@@ -90,14 +84,14 @@ async function pushBlob(endpoint: Endpoint, repo: string, digest: string): Promi
 }
 
 for (const label of ['direct', 'nginx'] as const) {
-  const endpoint = (): Endpoint => (label === 'direct' ? world.direct : world.viaNginx);
+  const endpoint = (): Endpoint => (label === 'direct' ? world().direct : world().viaNginx);
   const repo = `e2e/curl-${label}`;
 
   test.serial(`curl without or with wrong credentials gets the Basic challenge (${label})`, async (t) => {
     for (const auth of ['none', 'wrong-password'] as const) {
       const answer = await curl(endpoint(), { target: '/v2/', auth });
       t.is(answer.status, 401, auth);
-      t.is(answer.headers.get('www-authenticate'), `Basic realm="${world.registry.realm}"`, auth);
+      t.is(answer.headers.get('www-authenticate'), `Basic realm="${world().registry.realm}"`, auth);
       t.regex(answer.body.toString(), /"code":\s*"UNAUTHORIZED"/, auth);
     }
     t.is((await curl(endpoint(), { target: '/v2/' })).status, 200);

@@ -9,9 +9,8 @@ import { rootfsTar, sha256 } from './helpers/oci-image.js';
 import { registryApi } from './helpers/registry-api.js';
 import { describeFailure, run } from './helpers/run.js';
 import { readTarFiles } from './helpers/tar.js';
-import { startE2eWorld, type E2eWorld, type Endpoint } from './helpers/world.js';
+import { useE2eWorld, type Endpoint } from './helpers/world.js';
 
-let world: E2eWorld;
 let engine: DockerEngine;
 let noLoginConfig: string;
 let small: { tarPath: string; files: Map<string, Buffer> };
@@ -19,23 +18,18 @@ let big: { tarPath: string; files: Map<string, Buffer> };
 
 const BIG_MIB = 64;
 
-test.before(async () => {
-  world = await startE2eWorld('docker');
-  engine = await startDockerd(join(world.dir, 'docker'));
-  world.onStop(() => engine.stop());
-  noLoginConfig = join(world.dir, 'docker-no-login');
+const world = useE2eWorld('docker', async (w) => {
+  engine = await startDockerd(join(w.dir, 'docker'));
+  w.onStop(() => engine.stop());
+  noLoginConfig = join(w.dir, 'docker-no-login');
   await mkdir(noLoginConfig, { recursive: true });
 
   const smallRootfs = rootfsTar({ files: { 'hello.txt': 'hello from docker\n', 'etc/motd': 'e2e docker\n' } });
-  small = { tarPath: join(world.dir, 'small-rootfs.tar'), files: smallRootfs.files };
+  small = { tarPath: join(w.dir, 'small-rootfs.tar'), files: smallRootfs.files };
   await writeFile(small.tarPath, smallRootfs.tar);
   const bigRootfs = rootfsTar({ files: { 'hello.txt': 'big image\n' }, bigLayerMiB: BIG_MIB });
-  big = { tarPath: join(world.dir, 'big-rootfs.tar'), files: bigRootfs.files };
+  big = { tarPath: join(w.dir, 'big-rootfs.tar'), files: bigRootfs.files };
   await writeFile(big.tarPath, bigRootfs.tar);
-});
-
-test.after.always(async () => {
-  await world?.stop();
 });
 
 /** `docker push` output ends with `<tag>: digest: sha256:... size: N`. */
@@ -46,7 +40,7 @@ function pushedDigest(output: string): string {
 }
 
 async function login(endpoint: Endpoint): Promise<void> {
-  await engine.docker(['login', '-u', world.registry.user, '--password-stdin', endpoint.host], { input: world.registry.password });
+  await engine.docker(['login', '-u', world().registry.user, '--password-stdin', endpoint.host], { input: world().registry.password });
 }
 
 /** Removes every local image (and so every layer), so the next pull must download it all again. */
@@ -73,7 +67,7 @@ async function roundTrip(t: ExecutionContext, endpoint: Endpoint, repo: string, 
   const ref = `${endpoint.host}/${repo}:v1`;
   await engine.docker(['import', '--change', 'CMD ["/bin/sh"]', image.tarPath, ref], { timeoutMs: 180_000 });
   const digest = pushedDigest(await engine.docker(['push', ref], { timeoutMs: 300_000 }));
-  t.is(await registryApi(endpoint, world.registry).manifestDigest(repo, 'v1'), digest, 'the registry serves what docker pushed');
+  t.is(await registryApi(endpoint, world().registry).manifestDigest(repo, 'v1'), digest, 'the registry serves what docker pushed');
 
   await forgetAllImages();
   const pull = await engine.docker(['pull', ref], { timeoutMs: 300_000 });
@@ -90,7 +84,7 @@ async function roundTrip(t: ExecutionContext, endpoint: Endpoint, repo: string, 
 }
 
 for (const label of ['direct', 'nginx'] as const) {
-  const endpoint = (): Endpoint => (label === 'direct' ? world.direct : world.viaNginx);
+  const endpoint = (): Endpoint => (label === 'direct' ? world().direct : world().viaNginx);
   const repo = `e2e/docker-${label}`;
 
   test.serial(`docker push and pull without login: "no basic auth credentials" (${label})`, async (t) => {
@@ -103,7 +97,7 @@ for (const label of ['direct', 'nginx'] as const) {
   });
 
   test.serial(`docker login with a wrong password fails (${label})`, async (t) => {
-    const output = await engine.dockerFails(['login', '-u', world.registry.user, '--password-stdin', endpoint().host], {
+    const output = await engine.dockerFails(['login', '-u', world().registry.user, '--password-stdin', endpoint().host], {
       input: 'not-the-password',
     });
     t.regex(output, /401 Unauthorized|unauthorized/i);
@@ -121,10 +115,10 @@ for (const label of ['direct', 'nginx'] as const) {
     const push = await engine.docker(['push', target]);
     t.regex(push, new RegExp(`Mounted from ${repo}\\b`), push);
     const digest = pushedDigest(push);
-    t.is(await registryApi(endpoint(), world.registry).manifestDigest(`${repo}-mounted`, 'v1'), digest);
+    t.is(await registryApi(endpoint(), world().registry).manifestDigest(`${repo}-mounted`, 'v1'), digest);
     if (label === 'nginx') {
       // What the registry answered, as nginx logged it: 201 Created to the mount request.
-      const log = await world.nginx.accessLogText();
+      const log = await world().nginx.accessLogText();
       const mountLine = log
         .split('\n')
         .find((line) => line.includes(`POST /v2/${repo}-mounted/blobs/uploads/?`) && /mount=sha256(:|%3A)/i.test(line));
@@ -135,6 +129,6 @@ for (const label of ['direct', 'nginx'] as const) {
 }
 
 test.serial(`docker push and pull of a ${BIG_MIB} MiB layer through nginx`, async (t) => {
-  await login(world.viaNginx);
-  await roundTrip(t, world.viaNginx, 'e2e/docker-big', big);
+  await login(world().viaNginx);
+  await roundTrip(t, world().viaNginx, 'e2e/docker-big', big);
 });

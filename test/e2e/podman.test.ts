@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { buildOciLayout, type BuiltImage } from './helpers/oci-image.js';
 import { registryApi } from './helpers/registry-api.js';
 import { runFails, runOk } from './helpers/run.js';
-import { startE2eWorld, type E2eWorld, type Endpoint } from './helpers/world.js';
+import { useE2eWorld, type Endpoint } from './helpers/world.js';
 
-let world: E2eWorld;
 let podmanArgs: string[];
 let authFile: string;
 let emptyAuthFile: string;
@@ -17,9 +16,8 @@ let layout: { dir: string; image: BuiltImage };
 
 const TIMEOUT = { timeoutMs: 120_000 };
 
-test.before(async () => {
-  world = await startE2eWorld('podman');
-  const root = join(world.dir, 'podman');
+const world = useE2eWorld('podman', async (w) => {
+  const root = join(w.dir, 'podman');
   // All of podman's state under the test directory (README section 5), vfs: no mounts to leak.
   podmanArgs = [
     '--root', join(root, 'root'),
@@ -29,16 +27,12 @@ test.before(async () => {
     '--cgroup-manager', 'cgroupfs',
     '--events-backend', 'file',
   ];
-  authFile = join(world.dir, 'podman-auth.json');
-  emptyAuthFile = join(world.dir, 'empty-auth.json');
+  authFile = join(w.dir, 'podman-auth.json');
+  emptyAuthFile = join(w.dir, 'empty-auth.json');
   await writeFile(authFile, '{}');
   await writeFile(emptyAuthFile, '{}');
-  const dir = join(world.dir, 'oci');
+  const dir = join(w.dir, 'oci');
   layout = { dir, image: await buildOciLayout(dir, 'v1', { files: { 'hello.txt': 'hello from podman\n', 'etc/motd': 'e2e podman\n' } }) };
-});
-
-test.after.always(async () => {
-  await world?.stop();
 });
 
 function podman(args: string[], input?: string): Promise<string> {
@@ -50,12 +44,12 @@ function podmanFails(args: string[], input?: string): Promise<string> {
 }
 
 for (const label of ['direct', 'nginx'] as const) {
-  const endpoint = (): Endpoint => (label === 'direct' ? world.direct : world.viaNginx);
+  const endpoint = (): Endpoint => (label === 'direct' ? world().direct : world().viaNginx);
   const repo = `e2e/podman-${label}`;
 
   test.serial(`podman login refuses a wrong password (${label})`, async (t) => {
     const output = await podmanFails(
-      ['login', '--tls-verify=false', '-u', world.registry.user, '--password-stdin', endpoint().host],
+      ['login', '--tls-verify=false', '-u', world().registry.user, '--password-stdin', endpoint().host],
       'not-the-password',
     );
     t.regex(output, /invalid username\/password|unauthorized/i);
@@ -64,14 +58,14 @@ for (const label of ['direct', 'nginx'] as const) {
   test.serial(`podman login, push, pull: same digest and files (${label})`, async (t) => {
     const { host } = endpoint();
     const ref = `${host}/${repo}:v1`;
-    await podman(['login', '--tls-verify=false', '-u', world.registry.user, '--password-stdin', host], world.registry.password);
+    await podman(['login', '--tls-verify=false', '-u', world().registry.user, '--password-stdin', host], world().registry.password);
     const imageId = (await podman(['pull', '-q', `oci:${layout.dir}:v1`])).trim();
     await podman(['tag', imageId, ref]);
-    const digestFile = join(world.dir, `podman-${label}.digest`);
+    const digestFile = join(world().dir, `podman-${label}.digest`);
     await podman(['push', '--tls-verify=false', '--digestfile', digestFile, ref]);
     const digest = (await readFile(digestFile, 'utf8')).trim();
     t.regex(digest, /^sha256:[a-f0-9]{64}$/);
-    t.is(await registryApi(endpoint(), world.registry).manifestDigest(repo, 'v1'), digest, 'the registry serves what podman pushed');
+    t.is(await registryApi(endpoint(), world().registry).manifestDigest(repo, 'v1'), digest, 'the registry serves what podman pushed');
 
     await podman(['rmi', '--all', '--force']);
     await podman(['pull', '--tls-verify=false', ref]);
@@ -102,6 +96,6 @@ for (const label of ['direct', 'nginx'] as const) {
     await podman(['tag', `${host}/${repo}:v1`, ref]);
     const output = await runFails('podman', [...podmanArgs, 'push', '--tls-verify=false', '--authfile', emptyAuthFile, ref], TIMEOUT);
     t.regex(output, /unauthorized|authentication required/i);
-    t.is(await registryApi(endpoint(), world.registry).manifestDigest(repo, 'anonymous'), undefined);
+    t.is(await registryApi(endpoint(), world().registry).manifestDigest(repo, 'anonymous'), undefined);
   });
 }

@@ -15,9 +15,8 @@ import {
 } from './helpers/oci-image.js';
 import { registryApi } from './helpers/registry-api.js';
 import { runFails, runOk } from './helpers/run.js';
-import { startE2eWorld, type E2eWorld, type Endpoint } from './helpers/world.js';
+import { useE2eWorld, type Endpoint } from './helpers/world.js';
 
-let world: E2eWorld;
 let authFile: string;
 let emptyAuthFile: string;
 let single: { dir: string; image: BuiltImage };
@@ -25,19 +24,18 @@ let multi: { dir: string; index: Descriptor; images: BuiltImage[] };
 
 const TIMEOUT = { timeoutMs: 120_000 };
 
-test.before(async () => {
-  world = await startE2eWorld('skopeo');
-  authFile = join(world.dir, 'skopeo-auth.json');
-  emptyAuthFile = join(world.dir, 'empty-auth.json');
+const world = useE2eWorld('skopeo', async (w) => {
+  authFile = join(w.dir, 'skopeo-auth.json');
+  emptyAuthFile = join(w.dir, 'empty-auth.json');
   await writeFile(emptyAuthFile, '{}');
 
-  const singleDir = join(world.dir, 'oci-single');
+  const singleDir = join(w.dir, 'oci-single');
   single = {
     dir: singleDir,
     image: await buildOciLayout(singleDir, 'v1', { files: { 'hello.txt': 'hello from skopeo\n', 'etc/motd': 'e2e\n' } }),
   };
 
-  const multiDir = join(world.dir, 'oci-multi');
+  const multiDir = join(w.dir, 'oci-multi');
   const layout = new OciLayoutWriter(multiDir);
   const images = [
     await layout.addImage({ files: { 'hello.txt': 'amd64 says hello\n' }, platform: { os: 'linux', architecture: 'amd64' } }),
@@ -52,10 +50,6 @@ test.before(async () => {
   multi = { dir: multiDir, index, images };
 });
 
-test.after.always(async () => {
-  await world?.stop();
-});
-
 function skopeo(args: string[], authfile = authFile): Promise<string> {
   return runOk('skopeo', [...args.slice(0, 1), '--authfile', authfile, ...args.slice(1)], TIMEOUT);
 }
@@ -65,13 +59,13 @@ function skopeoFails(args: string[], authfile = authFile): Promise<string> {
 }
 
 for (const label of ['direct', 'nginx'] as const) {
-  const endpoint = (): Endpoint => (label === 'direct' ? world.direct : world.viaNginx);
+  const endpoint = (): Endpoint => (label === 'direct' ? world().direct : world().viaNginx);
   const repo = `e2e/skopeo-${label}`;
 
   test.serial(`skopeo login refuses a wrong password (${label})`, async (t) => {
     const output = await runFails(
       'skopeo',
-      ['login', '--authfile', authFile, '--tls-verify=false', '-u', world.registry.user, '--password-stdin', endpoint().host],
+      ['login', '--authfile', authFile, '--tls-verify=false', '-u', world().registry.user, '--password-stdin', endpoint().host],
       { ...TIMEOUT, input: 'not-the-password' },
     );
     t.regex(output, /invalid username\/password|unauthorized/i);
@@ -79,16 +73,16 @@ for (const label of ['direct', 'nginx'] as const) {
 
   test.serial(`skopeo login, push, pull back: same digests and files (${label})`, async (t) => {
     const { host } = endpoint();
-    await runOk('skopeo', ['login', '--authfile', authFile, '--tls-verify=false', '-u', world.registry.user, '--password-stdin', host], {
+    await runOk('skopeo', ['login', '--authfile', authFile, '--tls-verify=false', '-u', world().registry.user, '--password-stdin', host], {
       ...TIMEOUT,
-      input: world.registry.password,
+      input: world().registry.password,
     });
     await skopeo(['copy', '--dest-tls-verify=false', `oci:${single.dir}:v1`, `docker://${host}/${repo}:v1`]);
 
-    const api = registryApi(endpoint(), world.registry);
+    const api = registryApi(endpoint(), world().registry);
     t.is(await api.manifestDigest(repo, 'v1'), single.image.manifest.digest, 'the registry serves the manifest that was pushed');
 
-    const pulledDir = join(world.dir, `pulled-${label}`);
+    const pulledDir = join(world().dir, `pulled-${label}`);
     await skopeo(['copy', '--src-tls-verify=false', `docker://${host}/${repo}:v1`, `oci:${pulledDir}:v1`]);
     const pulled = await readOciLayout(pulledDir);
     const ref = await pulled.ref('v1');
@@ -121,12 +115,12 @@ for (const label of ['direct', 'nginx'] as const) {
     const multiRepo = `e2e/multi-${label}`;
     await skopeo(['copy', '--all', '--preserve-digests', '--dest-tls-verify=false', `oci:${multi.dir}:v1`, `docker://${host}/${multiRepo}:v1`]);
 
-    const api = registryApi(endpoint(), world.registry);
+    const api = registryApi(endpoint(), world().registry);
     const served = await api.manifest(multiRepo, 'v1');
     t.is(served.digest, multi.index.digest);
     t.is(served.mediaType, 'application/vnd.oci.image.index.v1+json');
 
-    const pulledDir = join(world.dir, `pulled-multi-${label}`);
+    const pulledDir = join(world().dir, `pulled-multi-${label}`);
     await mkdir(pulledDir, { recursive: true });
     await skopeo(['copy', '--all', '--preserve-digests', '--src-tls-verify=false', `docker://${host}/${multiRepo}:v1`, `oci:${pulledDir}:v1`]);
     const pulled = await readOciLayout(pulledDir);
@@ -154,7 +148,7 @@ for (const label of ['direct', 'nginx'] as const) {
 
   test.serial(`skopeo delete removes the manifest by digest (${label})`, async (t) => {
     const { host } = endpoint();
-    const api = registryApi(endpoint(), world.registry);
+    const api = registryApi(endpoint(), world().registry);
     const doomedRepo = `e2e/skopeo-delete-${label}`;
     await skopeo(['copy', '--dest-tls-verify=false', `oci:${single.dir}:v1`, `docker://${host}/${doomedRepo}:doomed`]);
     t.is(await api.manifestDigest(doomedRepo, 'doomed'), single.image.manifest.digest);

@@ -1,7 +1,9 @@
 // Starts a long-running program (registry, dockerd, containerd, nginx) for one test file, waits
 // until it answers, and stops it again. Each daemon runs under coreutils `timeout` in a process
 // group of its own, so even a test worker that dies without cleaning up leaves nothing running
-// for long, and stopping it can never touch a process the tests did not start.
+// for long, and stopping it can never touch a process the tests did not start. `--foreground`
+// makes `timeout` pass a SIGTERM to the daemon once (without it the daemon gets it twice, once
+// directly and once through the group, and `registry start` takes a second one as "kill now").
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { killGroup, redact } from './run.js';
@@ -28,7 +30,10 @@ export interface Daemon {
   readonly logFile: string;
   /** The last part of the log, for failure messages. */
   logTail(max?: number): string;
-  /** SIGTERM, then SIGKILL to the whole group if it has not exited after graceMs. */
+  /**
+   * SIGTERM, then SIGKILL to the whole group if it has not exited after graceMs. Rejects when
+   * the daemon had already died on its own: something went wrong while the tests ran.
+   */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -38,7 +43,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   try {
     child = spawn(
       'timeout',
-      ['--kill-after=10', String(options.maxLifetimeSec ?? 900), options.file, ...options.args],
+      ['--foreground', '--kill-after=10', String(options.maxLifetimeSec ?? 900), options.file, ...options.args],
       { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', log, log], detached: true },
     );
   } finally {
@@ -67,12 +72,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logFile: options.logFile,
     logTail,
     async stop(graceMs = 15_000) {
-      if (exited) return;
-      try {
-        process.kill(pid, 'SIGTERM'); // `timeout` passes it on to the daemon
-      } catch {
-        return;
+      if (exited) {
+        killGroup(pid, 'SIGKILL');
+        throw new Error(
+          `${options.name} died while the tests ran (code ${exited.code}, signal ${exited.signal}); log ${options.logFile}:\n${logTail()}`,
+        );
       }
+      process.kill(pid, 'SIGTERM'); // `timeout` passes it on to the daemon
       let timer: NodeJS.Timeout | undefined;
       const gone = await Promise.race([
         exitPromise.then(() => true),
@@ -105,7 +111,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
     if (ok) return daemon;
     if (Date.now() > deadline) {
-      await daemon.stop(2000);
+      await daemon.stop(2000).catch(() => {});
       throw new Error(`${options.name} was not ready after ${options.readyTimeoutMs ?? 60_000} ms; log ${options.logFile}:\n${logTail()}`);
     }
     await sleep(200);

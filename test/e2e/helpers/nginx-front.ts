@@ -1,10 +1,12 @@
 // Debian's nginx on 127.0.0.1:80 under the name docker-registry.home, in front of the gateway,
-// the way registry:2 users run it. Everything nginx writes stays in the given directory.
+// with the project's nginx-compat/registry.conf site. Everything nginx writes stays in the given
+// directory.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDaemon } from './daemon.js';
 import { REGISTRY_HOST_NAME } from './machine.js';
 import { httpStatus, isListening } from './net.js';
+import { REPO_ROOT } from './registry-under-test.js';
 import { runOk } from './run.js';
 
 export interface NginxFront {
@@ -26,7 +28,7 @@ export async function startNginxFront(options: { dir: string; upstreamPort: numb
   const accessLog = join(dir, 'access.log');
   const errorLog = join(dir, 'error.log');
   const config = join(dir, 'nginx.conf');
-  await writeFile(config, nginxConfig({ dir, accessLog, errorLog, upstreamPort: options.upstreamPort }));
+  await writeFile(config, nginxConfig({ dir, accessLog, errorLog, site: await siteConfig(options.upstreamPort) }));
   await runOk('nginx', ['-t', '-q', '-e', errorLog, '-c', config], { timeoutMs: 10_000 });
   const daemon = await startDaemon({
     name: 'nginx',
@@ -45,7 +47,8 @@ export async function startNginxFront(options: { dir: string; upstreamPort: numb
   };
 }
 
-function nginxConfig(o: { dir: string; accessLog: string; errorLog: string; upstreamPort: number }): string {
+/** nginx.conf: a test-local frame (pid, logs, temp dirs) around the project's own site file. */
+function nginxConfig(o: { dir: string; accessLog: string; errorLog: string; site: string }): string {
   const tmp = join(o.dir, 'tmp');
   return `worker_processes 1;
 pid ${join(o.dir, 'nginx.pid')};
@@ -59,32 +62,23 @@ http {
   uwsgi_temp_path ${tmp}/uwsgi;
   scgi_temp_path ${tmp}/scgi;
 
-${serverBlock(o.upstreamPort)}
+${o.site}
 }
 `;
 }
 
-/** The usual registry:2 front (README of the clients, section 2). */
-function serverBlock(upstreamPort: number): string {
-  return `  upstream docker-registry {
-    server 127.0.0.1:${upstreamPort};
+export const SITE_FILE = join(REPO_ROOT, 'nginx-compat', 'registry.conf');
+
+/**
+ * nginx-compat/registry.conf as users install it, with only the upstream port changed (the
+ * gateway listens on a free port) and the listener kept on loopback port 80.
+ */
+export async function siteConfig(upstreamPort: number): Promise<string> {
+  const site = await readFile(SITE_FILE, 'utf8');
+  const upstream = /server\s+127\.0\.0\.1:5000\s*;/;
+  const listen = /listen\s+80\s*;/;
+  if (!upstream.test(site) || !listen.test(site)) {
+    throw new Error(`${SITE_FILE} no longer has "server 127.0.0.1:5000;" and "listen 80;": update the e2e template`);
   }
-
-  server {
-    listen 127.0.0.1:80;
-    server_name ${REGISTRY_HOST_NAME};
-
-    client_max_body_size 0;
-    chunked_transfer_encoding on;
-    proxy_request_buffering off;
-
-    location /v2/ {
-      proxy_pass                          http://docker-registry;
-      proxy_set_header  Host              $http_host;
-      proxy_set_header  X-Real-IP         $remote_addr;
-      proxy_set_header  X-Forwarded-For   $proxy_add_x_forwarded_for;
-      proxy_set_header  X-Forwarded-Proto $scheme;
-      proxy_read_timeout                  900;
-    }
-  }`;
+  return site.replace(upstream, `server 127.0.0.1:${upstreamPort};`).replace(listen, 'listen 127.0.0.1:80;');
 }

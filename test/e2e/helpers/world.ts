@@ -1,6 +1,7 @@
 // What every e2e test file starts once (ava `test.before`) and stops at the end
 // (`test.after.always`): the registry under test, nginx in front of it on port 80 as
 // docker-registry.home, and the two addresses the clients use, each with htpasswd auth.
+import test from 'ava';
 import { chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -32,12 +33,42 @@ export interface E2eWorld {
   readonly endpoints: readonly Endpoint[];
   /** Runs `undo` at stop time, before the world's own daemons stop (last registered runs first). */
   onStop(undo: () => Promise<void>): void;
+  /** Keeps the scratch directory (logs, data) after stop, for a look at what went wrong. */
+  keepDir(): void;
   stop(): Promise<void>;
+}
+
+/**
+ * The ava hooks of an e2e test file: start the world (and what `setup` adds) before the tests,
+ * stop it after them, keep its directory when anything failed. Returns the world's getter.
+ */
+export function useE2eWorld(name: string, setup?: (world: E2eWorld) => Promise<void>): () => E2eWorld {
+  let world: E2eWorld | undefined;
+  test.before(async () => {
+    world = await startE2eWorld(name);
+    try {
+      await setup?.(world);
+    } catch (error) {
+      world.keepDir();
+      throw error;
+    }
+  });
+  test.afterEach.always((t) => {
+    if (!t.passed) world?.keepDir();
+  });
+  test.after.always(async () => {
+    await world?.stop();
+  });
+  return () => {
+    if (!world) throw new Error(`the ${name} e2e world is not running`);
+    return world;
+  };
 }
 
 export async function startE2eWorld(name: string): Promise<E2eWorld> {
   assertRoot();
   const undo: Array<() => Promise<void>> = [];
+  let keep = false;
   const stop = async (): Promise<void> => {
     const errors: unknown[] = [];
     while (undo.length > 0) {
@@ -59,7 +90,10 @@ export async function startE2eWorld(name: string): Promise<E2eWorld> {
     const dir = await makeTempDir(`e2e-${name}`);
     // nginx workers run unprivileged: they must be able to reach their temp dirs inside.
     await chmod(dir, 0o711);
-    if (process.env.E2E_KEEP_TMP !== '1') undo.push(() => rm(dir, { recursive: true, force: true }));
+    undo.push(async () => {
+      if (keep || process.env.E2E_KEEP_TMP === '1') console.error(`e2e ${name}: kept ${dir}`);
+      else await rm(dir, { recursive: true, force: true });
+    });
     const registry = await startRegistryUnderTest({ dir: join(dir, 'registry'), trustedProxies: ['127.0.0.1'] });
     undo.push(() => registry.stop());
     undo.push(await addHostsEntry());
@@ -75,9 +109,13 @@ export async function startE2eWorld(name: string): Promise<E2eWorld> {
       viaNginx,
       endpoints: [direct, viaNginx],
       onStop: (fn) => undo.push(fn),
+      keepDir: () => {
+        keep = true;
+      },
       stop,
     };
   } catch (error) {
+    keep = true;
     await stop().catch(() => {});
     throw error;
   }
