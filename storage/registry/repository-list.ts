@@ -1,5 +1,6 @@
-// The catalog: every repository, found the way registry:2 finds them — a directory under
-// `repositories/` that has a `_manifests` folder; folders starting with `_` are never names.
+// The catalog: every repository, found the way registry:2 finds them (registry/storage/catalog.go)
+// — a directory under `repositories/` that has a `_layers` folder, so a repository holding only
+// blobs is listed too; folders starting with `_` are never names.
 import type { StorageDriver } from '../driver/driver.js';
 import { listNames } from './links.js';
 import { REPOSITORIES } from './paths.js';
@@ -8,7 +9,7 @@ export async function listRepositories(driver: StorageDriver): Promise<string[]>
   const found: string[] = [];
   async function visit(prefix: string, dir: string): Promise<void> {
     const children = await listNames(driver, dir);
-    if (prefix !== '' && children.includes('_manifests')) found.push(prefix);
+    if (prefix !== '' && children.includes('_layers')) found.push(prefix);
     await Promise.all(
       children
         .filter((child) => !child.startsWith('_'))
