@@ -103,14 +103,20 @@ export class RegistryClient {
     return send(this.baseUrl, path, { ...options, headers: { ...this.extraHeaders, ...options.headers } });
   }
 
-  /** POST `?digest=` with the whole blob (a monolithic upload). */
+  /**
+   * POST `?digest=` with the whole blob (a monolithic upload). A registry without single-POST
+   * uploads (registry:2) answers 202 with a session instead: the blob then goes in one PUT, as
+   * the spec tells clients to do.
+   */
   async pushBlob(name: string, data: Buffer): Promise<string> {
     const digest = sha256(data);
-    const res = await this.send(`/v2/${name}/blobs/uploads/?digest=${digest}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream' },
-      body: data,
-    });
+    const headers = { 'content-type': 'application/octet-stream' };
+    const res = await this.send(`/v2/${name}/blobs/uploads/?digest=${digest}`, { method: 'POST', headers, body: data });
+    if (res.status === 202) {
+      const put = await this.send(withQuery(locationPath(res.header('location')), 'digest', digest), { method: 'PUT', headers, body: data });
+      expectStatus(put, 201, `PUT upload to ${name}`);
+      return digest;
+    }
     expectStatus(res, 201, `monolithic upload to ${name}`);
     return digest;
   }
