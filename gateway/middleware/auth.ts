@@ -27,14 +27,16 @@ export function basicAuth(authenticator: Authenticator, realm: string, logger: L
       return next();
     }
     const logFields = { requestId: ctx.state.requestId, user: credentials.user, client: ctx.state.clientAddress };
+    // The authenticator logs each failed check and the moment an address becomes throttled;
+    // a line per refused guess would let a guesser flood the log, so these are debug only.
     if (result.reason === 'throttled') {
-      logger.warn({ ...logFields, retryAfterSeconds: result.retryAfterSeconds }, 'authentication throttled');
+      logger.debug({ ...logFields, retryAfterSeconds: result.retryAfterSeconds }, 'authentication throttled');
       respondWithError(ctx, 'TOOMANYREQUESTS', {
         headers: { 'Retry-After': String(Math.max(1, Math.ceil(result.retryAfterSeconds))) },
       });
       return;
     }
-    logger.info(logFields, 'authentication failed');
+    logger.debug(logFields, 'authentication failed');
     refuse(ctx);
   };
 }
