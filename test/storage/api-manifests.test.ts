@@ -2,6 +2,7 @@
 // manifest list, an OCI artifact with the empty config), byte-for-byte storage and the headers
 // they are served with, every validation error, tag and manifest deletion.
 import test, { type ExecutionContext } from 'ava';
+import { createHash } from 'node:crypto';
 import { assertApiVersion, assertOciError } from '../helpers/storage-assert.js';
 import {
   artifactManifest,
@@ -303,4 +304,16 @@ test('DELETE by digest removes the manifest and every tag pointing to it', async
   assertOciError(t, await client.send(`/v2/man/deldigest/manifests/${image.digest}`, { method: 'DELETE' }), 404, 'MANIFEST_UNKNOWN', 'twice');
   // The content can be pushed again afterwards.
   assertCreated(t, await client.putManifest('man/deldigest', 'again', image.manifest, MEDIA.ociManifest), 'man/deldigest', image.manifest);
+});
+
+test('a manifest pushed by a sha512 reference is served under that digest', async (t) => {
+  const image = await pushImage(client, 'man/sha512');
+  const digest = `sha512:${createHash('sha512').update(image.manifest).digest('hex')}`;
+  const res = await client.putManifest('man/sha512', digest, image.manifest, MEDIA.ociManifest);
+  t.is(res.status, 201, res.text);
+  t.is(res.header('docker-content-digest'), digest);
+  const get = await client.getManifest('man/sha512', digest);
+  t.is(get.status, 200);
+  t.is(get.header('docker-content-digest'), digest);
+  t.true(get.body.equals(image.manifest));
 });

@@ -1,6 +1,7 @@
 // Blob uploads end to end: monolithic POST, cross-repository mounts, streamed and chunked PATCH,
 // status, completion with and without a final body, wrong digests, cancellation.
 import test from 'ava';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { assertApiVersion, assertOciError } from '../helpers/storage-assert.js';
@@ -270,4 +271,21 @@ test('the same blob pushed twice into a repository is fine', async (t) => {
   await client.pushBlob('up/twice', data);
   await client.pushBlobStreamed('up/twice', data);
   await assertBlob(t, 'up/twice', data);
+});
+
+test('sha512 digests work for monolithic and streamed uploads', async (t) => {
+  const sha512 = (data: Buffer) => `sha512:${createHash('sha512').update(data).digest('hex')}`;
+  const mono = uniqueBlob(1000);
+  const res = await client.send(`/v2/up/sha512/blobs/uploads/?digest=${sha512(mono)}`, { method: 'POST', body: mono });
+  assertBlobCreated(t, res, 'up/sha512', sha512(mono));
+  const streamed = uniqueBlob(70_000);
+  const path = await client.startUpload('up/sha512');
+  t.is((await client.send(path, { method: 'PATCH', body: streamed })).status, 202);
+  assertBlobCreated(t, await client.send(withQuery(path, 'digest', sha512(streamed)), { method: 'PUT' }), 'up/sha512', sha512(streamed));
+  for (const data of [mono, streamed]) {
+    const read = await client.getBlob('up/sha512', sha512(data));
+    t.is(read.status, 200);
+    t.true(read.body.equals(data));
+    t.is(read.header('docker-content-digest'), sha512(data));
+  }
 });

@@ -19,7 +19,7 @@ import {
 } from '../helpers/storage-fixtures.js';
 import { locationPath, RegistryClient, sha256, withQuery } from '../helpers/storage-http.js';
 import { pushLayout, snapshotRepository, type RepositorySnapshot } from '../helpers/storage-image.js';
-import { startStorage } from '../helpers/storage-server.js';
+import { listTree, startStorage } from '../helpers/storage-server.js';
 
 const dirs: string[] = [];
 const running: Array<{ stop(): Promise<void> }> = [];
@@ -159,6 +159,8 @@ test('registry:2 wrote it, our storage serves it: tags, catalog, manifests and b
   });
   t.is(done.status, 201, done.text);
   t.true((await ours.getBlob('compat/app', sha256(openData))).body.equals(openData));
+  const leftovers = await listTree(join(root, 'docker/registry/v2/repositories/compat/app/_uploads'));
+  t.deepEqual(leftovers, [], "registry:2's session folder (hashstates included) is gone after completion");
 
   // And our storage can keep writing into registry:2's directory.
   const added = await pushImage(ours, 'compat/app', { tag: 'added-by-us' });
