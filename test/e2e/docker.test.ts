@@ -124,6 +124,13 @@ for (const label of ['direct', 'nginx'] as const) {
         .find((line) => line.includes(`POST /v2/${repo}-mounted/blobs/uploads/?`) && /mount=sha256(:|%3A)/i.test(line));
       t.truthy(mountLine, 'docker asked for a cross-repository mount');
       t.regex(mountLine ?? '', /" 201 /);
+      // ... and the layer's bytes were not sent again to the new repository.
+      const layerHex = /mount=sha256(?::|%3A)([a-f0-9]{64})/i.exec(mountLine ?? '')?.[1];
+      t.truthy(layerHex);
+      const reuploads = log
+        .split('\n')
+        .filter((line) => line.includes(`/v2/${repo}-mounted/blobs/uploads/`) && new RegExp(`digest=sha256(:|%3A)${layerHex}`, 'i').test(line));
+      t.deepEqual(reuploads, []);
     }
   });
 }

@@ -139,7 +139,6 @@ export async function trackClientGlobalPaths(): Promise<() => Promise<void>> {
   }
   return async () => {
     for (const path of absent) await rm(path, { recursive: true, force: true });
-    if (process.env.E2E_DEBUG) console.error(`removed ${absent.join(' ')}`);
   };
 }
 

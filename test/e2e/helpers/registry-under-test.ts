@@ -39,7 +39,15 @@ export interface RegistryOptions {
 
 /** The one switch between the registry the suite tests and the reference implementation. */
 export async function startRegistryUnderTest(options: RegistryOptions): Promise<RegistryUnderTest> {
-  return process.env.E2E_REGISTRY === 'reference' ? startReferenceRegistry(options) : startOurRegistry(options);
+  const start = process.env.E2E_REGISTRY === 'reference' ? startReferenceRegistry : startOurRegistry;
+  // A port picked as free can be taken by someone else before the registry binds it: try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(options);
+    } catch (error) {
+      if (attempt >= 3 || !/EADDRINUSE|address already in use/i.test(String(error))) throw error;
+    }
+  }
 }
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');

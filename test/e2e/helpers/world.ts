@@ -72,11 +72,8 @@ export async function startE2eWorld(name: string): Promise<E2eWorld> {
   const stop = async (): Promise<void> => {
     const errors: unknown[] = [];
     while (undo.length > 0) {
-      const step = undo.pop()!;
-      const started = Date.now();
       try {
-        await step();
-        if (process.env.E2E_DEBUG) console.error(`stop step ${undo.length} took ${Date.now() - started} ms`);
+        await undo.pop()!();
       } catch (error) {
         errors.push(error);
       }
