@@ -1,13 +1,13 @@
 // The registry logic over one driver: the stores, wired together once.
 import type { StorageDriver } from '../driver/driver.js';
 import { BlobStore } from './blob-store.js';
+import { listNames } from './links.js';
 import { ManifestStore } from './manifest-store.js';
 import { paths } from './paths.js';
 import { ReferrerStore } from './referrer-store.js';
 import { listRepositories } from './repository-list.js';
 import { TagStore } from './tag-store.js';
 import { UploadStore } from './upload-store.js';
-import { isPathNotFound } from '../driver/driver.js';
 
 export class Registry {
   readonly blobs: BlobStore;
@@ -28,13 +28,12 @@ export class Registry {
     return await listRepositories(this.driver);
   }
 
+  /**
+   * A repository is a folder holding `_layers` or `_manifests`: the parent folder of nested names
+   * (`a` for `a/b`), or a folder with only upload sessions, is none.
+   */
   async repositoryExists(name: string): Promise<boolean> {
-    try {
-      await this.driver.stat(paths.repository(name));
-      return true;
-    } catch (err) {
-      if (isPathNotFound(err)) return false;
-      throw err;
-    }
+    const children = await listNames(this.driver, paths.repository(name));
+    return children.includes('_layers') || children.includes('_manifests');
   }
 }
