@@ -75,6 +75,10 @@ test('tags/list: sorted, with n/last pagination and a Link header', async (t) =>
 
 test('tags/list of an unknown repository is 404 NAME_UNKNOWN; a bad n is 400', async (t) => {
   assertOciError(t, await client.send('/v2/list/nobody/tags/list'), 404, 'NAME_UNKNOWN');
+  await pushImage(client, 'list/parent/child', { tag: 'v1' });
+  assertOciError(t, await client.send('/v2/list/parent/tags/list'), 404, 'NAME_UNKNOWN', 'the parent folder of a repository');
+  await client.startUpload('list/upload-only');
+  assertOciError(t, await client.send('/v2/list/upload-only/tags/list'), 404, 'NAME_UNKNOWN', 'a name with only an upload session');
   await pushImage(client, 'list/badn', { tag: 'x' });
   for (const n of ['-1', 'abc', '1.5']) {
     assertOciError(t, await client.send(`/v2/list/badn/tags/list?n=${n}`), 400, 'PAGINATION_NUMBER_INVALID', `n=${n}`);
