@@ -28,5 +28,6 @@ RUN ln -s /app/dist/cli/main.js /usr/local/bin/registry && chmod +x /app/dist/cl
     && mkdir -p /var/lib/registry /run/registry
 VOLUME ["/var/lib/registry"]
 EXPOSE 5000
-ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+# A smaller young generation keeps each process under 100 MiB (see cli/commands/start.ts).
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/cli/main.js"]
 CMD ["start"]

@@ -70,7 +70,7 @@ export async function startCommand(args: string[]): Promise<number> {
   const launch = (service: Service): Child => {
     // Own process group: a Ctrl-C in the terminal reaches only this process, which passes it on
     // once (the children would otherwise take a second SIGINT as "exit now").
-    const proc = spawn(process.execPath, [MAIN_SCRIPT, service, ...childArgs], {
+    const proc = spawn(process.execPath, [...nodeFlags(service), MAIN_SCRIPT, service, ...childArgs], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: service === 'storage' ? storageEnvironment() : process.env,
       detached: true,
@@ -155,6 +155,12 @@ function listeningLine(config: RegistryConfig, gateway: ListenAddress): string {
   const htpasswd = config.auth?.htpasswd;
   const auth = htpasswd ? `htpasswd ${htpasswd.path}` : 'none';
   return `registry listening on ${urls} (storage on ${config.storageservice.addr}, data in ${config.storage.filesystem.rootdirectory}, auth: ${auth})`;
+}
+
+// A 4 MiB young generation (V8's default is 16) keeps storage under 100 MiB of RSS with 32
+// clients at once (measured: ~80 against ~105 MiB) at no measurable cost in requests per second.
+function nodeFlags(service: Service): string[] {
+  return service === 'storage' ? ['--max-semi-space-size=4'] : [];
 }
 
 // Storage waits on fsync and file I/O for many layers at once: libuv's default of 4 threads
