@@ -3,7 +3,7 @@
 // way a crashed or upgraded process comes back.
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import type { RegistryConfig } from '../../common/config/types.js';
 import type { RunningServer } from '../../common/running-server.js';
@@ -13,7 +13,7 @@ import { testConfig, type ConfigOverrides } from './config.js';
 export interface TestStorage {
   /** `http://127.0.0.1:<port>` of the running service. */
   url: string;
-  /** The temporary directory that holds `root` (and nothing else unless a test puts it there). */
+  /** The temporary directory that holds `root` (the root's parent when the caller gave the root). */
   dir: string;
   /** storage.filesystem.rootdirectory. */
   root: string;
@@ -22,7 +22,7 @@ export interface TestStorage {
   restart(): Promise<void>;
   /** Stops the service; the directory stays until `close`. */
   stop(): Promise<void>;
-  /** Stops the service and removes the temporary directory. */
+  /** Stops the service and removes the temporary directory it made (not a root the caller gave). */
   close(): Promise<void>;
 }
 
@@ -36,7 +36,9 @@ export interface TestStorageOptions {
 export const silentLogger = pino({ level: 'silent' });
 
 export async function startStorage(options: TestStorageOptions = {}): Promise<TestStorage> {
-  const dir = await mkdtemp(join(tmpdir(), 'storage-test-'));
+  // A given root belongs to the caller: nothing is made around it, and close leaves it.
+  const owned = options.root === undefined;
+  const dir = owned ? await mkdtemp(join(tmpdir(), 'storage-test-')) : dirname(options.root!);
   const root = options.root ?? join(dir, 'data');
   await mkdir(root, { recursive: true });
   const config = testConfig({
@@ -62,7 +64,7 @@ export async function startStorage(options: TestStorageOptions = {}): Promise<Te
     },
     async close() {
       await handle.stop();
-      await rm(dir, { recursive: true, force: true });
+      if (owned) await rm(dir, { recursive: true, force: true });
     },
   };
   return handle;
