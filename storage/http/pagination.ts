@@ -1,7 +1,9 @@
 // `n` / `last` pagination with a `Link: <…>; rel="next"` header, for tags and the catalog.
 import type { Context } from 'koa';
 import { RegistryError } from '../../common/errors.js';
+import { compareNames } from '../registry/repository-list.js';
 
+/** A page of `all` (sorted by compareNames) after `last`, at most `n` long. */
 export function paginate(ctx: Context, all: string[], basePath: string): string[] {
   const nParam = ctx.query.n;
   const lastParam = ctx.query.last;
@@ -13,7 +15,7 @@ export function paginate(ctx: Context, all: string[], basePath: string): string[
     }
     n = Number(nParam);
   }
-  const after = last === undefined ? all : all.filter((entry) => entry > last);
+  const after = last === undefined ? all : all.filter((entry) => compareNames(entry, last) > 0);
   if (n === undefined) return after;
   const page = after.slice(0, n);
   if (after.length > n && page.length > 0) {

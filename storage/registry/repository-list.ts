@@ -17,5 +17,16 @@ export async function listRepositories(driver: StorageDriver): Promise<string[]>
     );
   }
   await visit('', REPOSITORIES);
-  return found.sort();
+  return found.sort(compareNames);
+}
+
+/**
+ * registry:2's listing order (lessPath in registry/storage/catalog.go): byte order with `/`
+ * before every other character, so `a/b/c` comes before `a-b`, and `last` means the same thing
+ * to both programs. Tags have no `/`: for them this is plain byte order.
+ */
+export function compareNames(a: string, b: string): number {
+  const x = a.replaceAll('/', '\u0000');
+  const y = b.replaceAll('/', '\u0000');
+  return x < y ? -1 : x > y ? 1 : 0;
 }
