@@ -84,6 +84,8 @@ async function pushEverything(client: RegistryClient, dir: string): Promise<Push
 
   const nested = await pushImage(client, 'compat/team/tools/builder', { tag: 'stable' });
   await client.pushManifest('compat/team/tools/builder', 'also-stable', nested.manifest, MEDIA.ociManifest);
+  // registry:2 orders names component by component: team/tools/builder comes before team-x.
+  await pushImage(client, 'compat/team-x', { tag: 'v1' });
 
   const doomed = await pushImage(client, 'compat/deleted', { tag: 'gone' });
   await pushImage(client, 'compat/deleted', { tag: 'kept' });
@@ -91,7 +93,7 @@ async function pushEverything(client: RegistryClient, dir: string): Promise<Push
   if (deletion.status !== 202) throw new Error(`delete by digest: ${deletion.status} ${deletion.text}`);
 
   return {
-    repositories: ['compat/app', 'compat/deleted', 'compat/docker', 'compat/team/tools/builder'],
+    repositories: ['compat/app', 'compat/deleted', 'compat/docker', 'compat/team/tools/builder', 'compat/team-x'],
     untagged: { 'compat/docker': [two.digest, artifactDigest] },
     deleted: { name: 'compat/deleted', digest: doomed.digest },
   };
@@ -111,8 +113,18 @@ function assertPlausible(t: ExecutionContext, snapshot: Record<string, Repositor
   t.true(Object.values(snapshot['compat/app']!.blobs).some((size) => size > 2 * 1024 * 1024), 'the big layer is there');
 }
 
+/** The catalog in the order the registry gives it (pages of 2, to check `last` as well). */
 async function catalog(client: RegistryClient): Promise<string[]> {
-  return (await client.catalog()).sort();
+  const whole = await client.catalog();
+  const paged: string[] = [];
+  let next: string | undefined = '/v2/_catalog?n=2';
+  while (next) {
+    const res = await client.send(next);
+    paged.push(...res.json<{ repositories: string[] }>().repositories);
+    next = /^<([^>]+)>/.exec(res.header('link'))?.[1];
+  }
+  if (JSON.stringify(paged) !== JSON.stringify(whole)) throw new Error(`paged catalog ${paged} differs from ${whole}`);
+  return whole;
 }
 
 test('registry:2 wrote it, our storage serves it: tags, catalog, manifests and blobs byte for byte', async (t) => {
