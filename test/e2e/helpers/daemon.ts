@@ -6,7 +6,8 @@
 // directly and once through the group, and `registry start` takes a second one as "kill now").
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
-import { killGroup, redact } from './run.js';
+import { recordDaemon } from './machine.js';
+import { killGroup, redact, sleep } from './run.js';
 
 export interface DaemonOptions {
   /** Short name for messages, e.g. `dockerd`. */
@@ -51,6 +52,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
   const pid = child.pid;
   if (pid === undefined) throw new Error(`cannot start ${options.name} (${options.file})`);
+  await recordDaemon(pid);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exitPromise = new Promise<void>((resolve) => {
     child.on('exit', (code, signal) => {
@@ -116,8 +118,4 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
     await sleep(200);
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -3,10 +3,11 @@
 // every e2e file, so the files take turns), the docker-registry.home line in /etc/hosts, and the
 // run/cache directories that dockerd, containerd and podman create outside their own roots.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { appendFile, mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sleep } from './daemon.js';
+import { killGroup, sleep } from './run.js';
 
 export const REGISTRY_HOST_NAME = 'docker-registry.home';
 const HOSTS_FILE = '/etc/hosts';
@@ -70,12 +71,51 @@ export async function acquireE2eLock(timeoutMs = 10 * 60_000): Promise<MachineLo
     if (owner === undefined) {
       // Just created by someone who has not written the pid yet, or left empty by a crash.
       const age = await lockAgeMs();
-      if (age !== undefined && age > 10_000) await rm(LOCK_DIR, { recursive: true, force: true });
+      if (age !== undefined && age > 10_000) await takeOverStaleLock();
     } else if (!isAlive(owner)) {
-      await rm(LOCK_DIR, { recursive: true, force: true });
+      await takeOverStaleLock();
     }
     if (Date.now() > deadline) throw new Error(`the e2e lock ${LOCK_DIR} is still held by pid ${owner} after ${timeoutMs} ms`);
     await sleep(250);
+  }
+}
+
+/**
+ * Records a daemon the tests started (its `timeout` wrapper, leader of its process group), so
+ * that a run killed before its cleanup (Ctrl-C, a crashed worker) does not leave nginx on port
+ * 80 for the next run: whoever takes the stale lock over stops them (and removes the recorded
+ * paths).
+ */
+export async function recordDaemon(pid: number): Promise<void> {
+  if ((await lockOwner()) === process.pid) await appendFile(join(LOCK_DIR, 'daemons'), `${pid}\n`);
+}
+
+async function takeOverStaleLock(): Promise<void> {
+  const recorded = await readFile(join(LOCK_DIR, 'daemons'), 'utf8').catch(() => '');
+  const groups = recorded
+    .split('\n')
+    .map((line) => Number.parseInt(line, 10))
+    .filter((pid) => Number.isInteger(pid) && pid > 0 && isOurTimeoutWrapper(pid));
+  for (const pid of groups) killGroup(pid, 'SIGTERM');
+  if (groups.length > 0) await sleep(3000);
+  for (const pid of groups) killGroup(pid, 'SIGKILL');
+  const paths = await readFile(join(LOCK_DIR, 'paths'), 'utf8').catch(() => '');
+  for (const path of paths.split('\n').filter((p) => p.startsWith('/'))) await rm(path, { recursive: true, force: true });
+  await rm(LOCK_DIR, { recursive: true, force: true });
+}
+
+/** Records a path the tests created, for whoever takes over the lock after a killed run. */
+export async function recordCreatedPath(path: string): Promise<void> {
+  if ((await lockOwner()) === process.pid) await appendFile(join(LOCK_DIR, 'paths'), `${path}\n`);
+}
+
+/** Guards against pid reuse: only a `timeout --foreground` started by the tests is stopped. */
+function isOurTimeoutWrapper(pid: number): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv[0] === 'timeout' && argv[1] === '--foreground';
+  } catch {
+    return false;
   }
 }
 
@@ -110,6 +150,13 @@ function isAlive(pid: number): boolean {
  * line only if this call added it (an existing line for 127.0.0.1 is used as it is).
  */
 export async function addHostsEntry(): Promise<() => Promise<void>> {
+  const isOurs = (line: string) => line.endsWith(HOSTS_MARKER);
+  const withoutOurs = async () => {
+    // Rewritten in place, not renamed: /etc/hosts is often a bind mount in containers.
+    const text = await readFile(HOSTS_FILE, 'utf8');
+    if (text.split('\n').some(isOurs)) await writeFile(HOSTS_FILE, text.split('\n').filter((l) => !isOurs(l)).join('\n'));
+  };
+  await withoutOurs(); // a line left by a killed run
   const text = await readFile(HOSTS_FILE, 'utf8');
   const existing = text
     .split('\n')
@@ -122,20 +169,18 @@ export async function addHostsEntry(): Promise<() => Promise<void>> {
     return async () => {};
   }
   const line = `127.0.0.1 ${REGISTRY_HOST_NAME} ${HOSTS_MARKER}`;
-  // Rewritten in place, not renamed: /etc/hosts is often a bind mount in containers.
   await writeFile(HOSTS_FILE, `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}${line}\n`);
-  return async () => {
-    const now = await readFile(HOSTS_FILE, 'utf8');
-    const kept = now.split('\n').filter((l) => !l.endsWith(HOSTS_MARKER));
-    await writeFile(HOSTS_FILE, kept.join('\n'));
-  };
+  return withoutOurs;
 }
 
 /** Remembers which client directories do not exist yet; the returned function removes those. */
 export async function trackClientGlobalPaths(): Promise<() => Promise<void>> {
   const absent: string[] = [];
   for (const path of CLIENT_GLOBAL_PATHS) {
-    if (!(await exists(path))) absent.push(path);
+    if (!(await exists(path))) {
+      absent.push(path);
+      await recordCreatedPath(path);
+    }
   }
   return async () => {
     for (const path of absent) await rm(path, { recursive: true, force: true });

@@ -122,3 +122,7 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void
     // already exited
   }
 }
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
