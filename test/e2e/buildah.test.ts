@@ -58,7 +58,7 @@ async function fileOfImage(ref: string, path: string): Promise<Buffer> {
 }
 
 for (const label of ['direct', 'nginx'] as const) {
-  const endpoint = (): Endpoint => (label === 'direct' ? world().direct : world().viaNginx);
+  const endpoint = (): Endpoint => world().endpoint(label);
   const repo = `e2e/buildah-${label}`;
 
   test.serial(`buildah login refuses a wrong password (${label})`, async (t) => {

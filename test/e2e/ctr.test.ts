@@ -41,7 +41,7 @@ async function contentDigests(): Promise<string[]> {
 }
 
 for (const label of ['direct', 'nginx'] as const) {
-  const endpoint = (): Endpoint => (label === 'direct' ? world().direct : world().viaNginx);
+  const endpoint = (): Endpoint => world().endpoint(label);
   const repo = `e2e/ctr-${label}`;
 
   test.serial(`ctr push and pull without credentials get 401 (${label})`, async (t) => {

@@ -84,7 +84,7 @@ async function pushBlob(endpoint: Endpoint, repo: string, digest: string): Promi
 }
 
 for (const label of ['direct', 'nginx'] as const) {
-  const endpoint = (): Endpoint => (label === 'direct' ? world().direct : world().viaNginx);
+  const endpoint = (): Endpoint => world().endpoint(label);
   const repo = `e2e/curl-${label}`;
 
   test.serial(`curl without or with wrong credentials gets the Basic challenge (${label})`, async (t) => {

@@ -84,7 +84,7 @@ async function roundTrip(t: ExecutionContext, endpoint: Endpoint, repo: string, 
 }
 
 for (const label of ['direct', 'nginx'] as const) {
-  const endpoint = (): Endpoint => (label === 'direct' ? world().direct : world().viaNginx);
+  const endpoint = (): Endpoint => world().endpoint(label);
   const repo = `e2e/docker-${label}`;
 
   test.serial(`docker push and pull without login: "no basic auth credentials" (${label})`, async (t) => {

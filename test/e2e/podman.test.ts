@@ -44,7 +44,7 @@ function podmanFails(args: string[], input?: string): Promise<string> {
 }
 
 for (const label of ['direct', 'nginx'] as const) {
-  const endpoint = (): Endpoint => (label === 'direct' ? world().direct : world().viaNginx);
+  const endpoint = (): Endpoint => world().endpoint(label);
   const repo = `e2e/podman-${label}`;
 
   test.serial(`podman login refuses a wrong password (${label})`, async (t) => {

@@ -59,7 +59,7 @@ function skopeoFails(args: string[], authfile = authFile): Promise<string> {
 }
 
 for (const label of ['direct', 'nginx'] as const) {
-  const endpoint = (): Endpoint => (label === 'direct' ? world().direct : world().viaNginx);
+  const endpoint = (): Endpoint => world().endpoint(label);
   const repo = `e2e/skopeo-${label}`;
 
   test.serial(`skopeo login refuses a wrong password (${label})`, async (t) => {

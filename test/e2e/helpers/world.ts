@@ -24,13 +24,14 @@ export interface Endpoint {
 }
 
 export interface E2eWorld {
-  /** Scratch directory for this test file; removed at the end unless E2E_KEEP_TMP=1. */
+  /** Scratch directory for this test file; removed at the end unless a test failed or E2E_KEEP_TMP=1. */
   readonly dir: string;
   readonly registry: RegistryUnderTest;
   readonly nginx: NginxFront;
   readonly direct: Endpoint;
   readonly viaNginx: Endpoint;
-  readonly endpoints: readonly Endpoint[];
+  /** `direct` or `viaNginx` by label, for tests written once for both. */
+  endpoint(label: Endpoint['label']): Endpoint;
   /** Runs `undo` at stop time, before the world's own daemons stop (last registered runs first). */
   onStop(undo: () => Promise<void>): void;
   /** Keeps the scratch directory (logs, data) after stop, for a look at what went wrong. */
@@ -104,7 +105,7 @@ export async function startE2eWorld(name: string): Promise<E2eWorld> {
       nginx,
       direct,
       viaNginx,
-      endpoints: [direct, viaNginx],
+      endpoint: (label) => (label === 'direct' ? direct : viaNginx),
       onStop: (fn) => undo.push(fn),
       keepDir: () => {
         keep = true;
