@@ -12,6 +12,8 @@ import { FilesystemDriver } from './driver/filesystem.js';
 import { Registry } from './registry/registry.js';
 import { purgeUploads } from './registry/upload-purger.js';
 
+const STALLED_TRANSFER_MS = 120_000;
+
 export async function runStorage(config: RegistryConfig, logger: Logger): Promise<RunningServer> {
   const root = config.storage.filesystem.rootdirectory;
   mkdirSync(root, { recursive: true });
@@ -31,7 +33,10 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
 
   const server = createServer(app.callback());
   // Layers take as long as they take: no request timeout; idle keep-alive outlives the gateway's.
+  // But a transfer that moves no byte for two minutes is dead (a client whose network dropped):
+  // closing it frees its upload session for the client's resume.
   server.requestTimeout = 0;
+  server.timeout = STALLED_TRANSFER_MS;
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   const url = await listen(server, config.storageservice.addr);
