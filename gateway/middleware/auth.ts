@@ -8,8 +8,18 @@ import { respondWithError } from '../oci-response.js';
 import type { GatewayContext, GatewayMiddleware } from '../state.js';
 import { unauthorizedDetail } from '../unauthorized-detail.js';
 
+/**
+ * A throttled guesser gets its 429 after a pause: a closed loop of N connections then sends N
+ * guesses a second instead of thousands, and the event loop stays free for real users (whose
+ * requests would otherwise queue behind the guesses). Past a bound of parked answers, answer at
+ * once rather than hold more sockets.
+ */
+export const THROTTLED_ANSWER_DELAY_MS = 1000;
+const MAX_PARKED_ANSWERS = 1024;
+
 export function basicAuth(authenticator: Authenticator, realm: string, logger: Logger): GatewayMiddleware {
   const challenge = `Basic realm=${quote(realm)}`;
+  let parked = 0;
   const refuse = (ctx: GatewayContext): void => {
     const from = typeof ctx.query.from === 'string' ? ctx.query.from : undefined;
     respondWithError(ctx, 'UNAUTHORIZED', {
@@ -31,6 +41,11 @@ export function basicAuth(authenticator: Authenticator, realm: string, logger: L
     // a line per refused guess would let a guesser flood the log, so these are debug only.
     if (result.reason === 'throttled') {
       logger.debug({ ...logFields, retryAfterSeconds: result.retryAfterSeconds }, 'authentication throttled');
+      if (parked < MAX_PARKED_ANSWERS) {
+        parked++;
+        await new Promise((resolve) => setTimeout(resolve, THROTTLED_ANSWER_DELAY_MS));
+        parked--;
+      }
       respondWithError(ctx, 'TOOMANYREQUESTS', {
         headers: { 'Retry-After': String(Math.max(1, Math.ceil(result.retryAfterSeconds))) },
       });

@@ -1,6 +1,7 @@
 // The gateway's own answers, against the real htpasswd authenticator and the real storage:
 // registry:2's exact 401 (headers, body and per-route detail), 429 when throttled, the routes
 // outside /v2, and the configured extra headers.
+import { THROTTLED_ANSWER_DELAY_MS } from '../../gateway/middleware/auth.js';
 import test from 'ava';
 import { request } from './helpers/http-client.js';
 import { startStack, type Stack } from './helpers/stack.js';
@@ -102,6 +103,10 @@ test('a client that keeps guessing is throttled: 429 TOOMANYREQUESTS with Retry-
   }
   t.is(res.status, 429);
   t.regex(String(res.headers['retry-after']), /^[1-9]\d*$/);
+  const started = Date.now();
+  const again = await request(`${stack.gatewayUrl}/v2/`, { basicAuth: { user: 'bob', password: 'guess-x' }, localAddress: guesser });
+  t.is(again.status, 429);
+  t.true(Date.now() - started >= THROTTLED_ANSWER_DELAY_MS - 50, 'a throttled guess is answered only after a pause');
   t.is(res.headers['docker-distribution-api-version'], 'registry/2.0');
   t.is(JSON.parse(res.text).errors[0].code, 'TOOMANYREQUESTS');
   // Another address is not affected.
