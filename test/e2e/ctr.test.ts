@@ -6,7 +6,7 @@ import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startContainerd, type Containerd } from './helpers/containerd.js';
-import { buildOciLayout, layerFiles, ociArchive, sha256, type BuiltImage } from './helpers/oci-image.js';
+import { buildOciLayout, layerFiles, ociArchive, sha256, type BuiltImage } from '../helpers/oci-image.js';
 import { registryApi } from './helpers/registry-api.js';
 import { describeFailure } from './helpers/run.js';
 import { useE2eWorld, type Endpoint } from './helpers/world.js';

@@ -4,7 +4,7 @@
 import test from 'ava';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OciLayoutWriter, sha256, MEDIA_TYPES, type BuiltImage } from './helpers/oci-image.js';
+import { OciLayoutWriter, sha256, MEDIA_TYPES, type BuiltImage } from '../helpers/oci-image.js';
 import { runOk } from './helpers/run.js';
 import { useE2eWorld, type Endpoint } from './helpers/world.js';
 

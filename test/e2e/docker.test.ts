@@ -5,10 +5,10 @@ import test, { type ExecutionContext } from 'ava';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDockerd, type DockerEngine } from './helpers/dockerd.js';
-import { rootfsTar, sha256 } from './helpers/oci-image.js';
+import { rootfsTar, sha256 } from '../helpers/oci-image.js';
 import { registryApi } from './helpers/registry-api.js';
 import { describeFailure, run } from './helpers/run.js';
-import { readTarFiles } from './helpers/tar.js';
+import { readTarFiles } from '../helpers/tar.js';
 import { useE2eWorld, type Endpoint } from './helpers/world.js';
 
 let engine: DockerEngine;

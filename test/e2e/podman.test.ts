@@ -4,7 +4,7 @@
 import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildOciLayout, type BuiltImage } from './helpers/oci-image.js';
+import { buildOciLayout, type BuiltImage } from '../helpers/oci-image.js';
 import { registryApi } from './helpers/registry-api.js';
 import { runFails, runOk } from './helpers/run.js';
 import { useE2eWorld, type Endpoint } from './helpers/world.js';

@@ -12,7 +12,7 @@ import {
   type BuiltImage,
   type Descriptor,
   type ImageManifest,
-} from './helpers/oci-image.js';
+} from '../helpers/oci-image.js';
 import { registryApi } from './helpers/registry-api.js';
 import { runFails, runOk } from './helpers/run.js';
 import { useE2eWorld, type Endpoint } from './helpers/world.js';

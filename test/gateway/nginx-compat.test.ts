@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from './helpers/http-client.js';
 import { startNginx, type RunningNginx } from './helpers/nginx.js';
-import { makeOciImage } from './helpers/oci-image.js';
+import { buildOciLayout } from '../helpers/oci-image.js';
 import { getBlob, pushBlob, sha256Digest } from './helpers/registry-client.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -67,24 +67,27 @@ test('eight concurrent pushes through nginx all land', async (t) => {
 test('skopeo copies an image into the registry through nginx and back out unchanged', async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'skopeo-nginx-'));
   try {
-    const image = await makeOciImage(join(work, 'oci'), 'v1', { bigBytes: 4 * MiB });
+    const layoutDir = join(work, 'oci');
+    const image = await buildOciLayout(layoutDir, 'v1', { files: { 'hello.txt': 'through nginx\n' }, bigLayerMiB: 4 });
     const authFile = join(work, 'auth.json');
     await writeFile(authFile, '{}');
     const env = { ...process.env, REGISTRY_AUTH_FILE: authFile };
     const ref = `docker://127.0.0.1:${nginx.port}/probe/skopeo:v1`;
     const skopeo = (args: string[]) => run('skopeo', args, { env, timeout: 120_000, maxBuffer: 16 * MiB });
 
-    await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', 'alice:s3cret', `oci:${image.dir}:v1`, ref]);
+    await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', 'alice:s3cret', `oci:${layoutDir}:v1`, ref]);
 
     const { stdout: raw } = await skopeo(['inspect', '--raw', '--tls-verify=false', '--creds', 'alice:s3cret', ref]);
-    t.is(sha256Digest(Buffer.from(raw)), image.manifestDigest, 'the manifest is stored byte for byte');
+    t.is(sha256Digest(Buffer.from(raw)), image.manifest.digest, 'the manifest is stored byte for byte');
 
     const { stdout: tags } = await skopeo(['list-tags', '--tls-verify=false', '--creds', 'alice:s3cret', `docker://127.0.0.1:${nginx.port}/probe/skopeo`]);
     t.deepEqual(JSON.parse(tags).Tags, ['v1']);
 
     await skopeo(['copy', '--src-tls-verify=false', '--src-creds', 'alice:s3cret', ref, `oci:${join(work, 'pulled')}:v1`]);
-    const layer = (dir: string) => readFile(join(dir, 'blobs', 'sha256', image.layerDigest.slice('sha256:'.length)));
-    t.true((await layer(join(work, 'pulled'))).equals(await layer(image.dir)));
+    for (const { digest } of image.layers) {
+      const layer = (dir: string) => readFile(join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length)));
+      t.true((await layer(join(work, 'pulled'))).equals(await layer(layoutDir)));
+    }
 
     // Without credentials skopeo is refused with registry:2's words.
     const refused = await t.throwsAsync(skopeo(['inspect', '--raw', '--tls-verify=false', ref]));

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { makeOciImage } from './helpers/oci-image.js';
+import { buildOciLayout } from '../helpers/oci-image.js';
 import { sha256Digest } from './helpers/registry-client.js';
 import { startStack } from './helpers/stack.js';
 
@@ -17,7 +17,8 @@ test('skopeo pushes and pulls an image directly through the gateway', async (t) 
   const stack = await startStack({ users: { alice: 's3cret' } });
   const work = await mkdtemp(join(tmpdir(), 'skopeo-direct-'));
   try {
-    const image = await makeOciImage(join(work, 'oci'), 'v1', { text: 'direct' });
+    const layoutDir = join(work, 'oci');
+    const image = await buildOciLayout(layoutDir, 'v1', { files: { 'hello.txt': 'direct\n' } });
     const authFile = join(work, 'auth.json');
     await writeFile(authFile, '{}');
     const env = { ...process.env, REGISTRY_AUTH_FILE: authFile };
@@ -25,12 +26,14 @@ test('skopeo pushes and pulls an image directly through the gateway', async (t) 
     const host = new URL(stack.gatewayUrl).host;
 
     await skopeo(['login', '--tls-verify=false', '-u', 'alice', '-p', 's3cret', host]);
-    await skopeo(['copy', '--dest-tls-verify=false', `oci:${image.dir}:v1`, `docker://${host}/probe/direct:v1`]);
+    await skopeo(['copy', '--dest-tls-verify=false', `oci:${layoutDir}:v1`, `docker://${host}/probe/direct:v1`]);
     const { stdout: raw } = await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${host}/probe/direct:v1`]);
-    t.is(sha256Digest(Buffer.from(raw)), image.manifestDigest);
+    t.is(sha256Digest(Buffer.from(raw)), image.manifest.digest);
     await skopeo(['copy', '--src-tls-verify=false', `docker://${host}/probe/direct:v1`, `oci:${join(work, 'pulled')}:v1`]);
-    const layer = (dir: string) => readFile(join(dir, 'blobs', 'sha256', image.layerDigest.slice('sha256:'.length)));
-    t.true((await layer(join(work, 'pulled'))).equals(await layer(image.dir)));
+    for (const { digest } of image.layers) {
+      const layer = (dir: string) => readFile(join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length)));
+      t.true((await layer(join(work, 'pulled'))).equals(await layer(layoutDir)));
+    }
     const hellos = stack.gatewayLogs.lines().filter((l) => l.tlsHandshake === true).length;
     t.true(hellos > 0, 'skopeo tried TLS on the plain port first and fell back after the 400');
     // The credentials skopeo stored never show up in the gateway's log.

@@ -1,4 +1,4 @@
-// A small, deterministic OCI image builder for the e2e tests (no network, no docker build): the
+// A small, deterministic OCI image builder for the tests (no network, no docker build): the
 // same spec always gives the same digests. It writes OCI image layouts (the `oci:` transport of
 // skopeo/podman, `ctr images import` once archived), single-platform images or an image index
 // with several platforms, and optionally a big layer of pseudo-random bytes for upload tests.

@@ -2,7 +2,7 @@
 // builder) to any registry the way clients do (blobs, then child manifests, then the tagged
 // manifest), and take a snapshot of a repository (every tag, manifest and blob reachable from its
 // tags, checked against its digest) to compare two registries or two moments.
-import { readOciLayout } from '../e2e/helpers/oci-image.js';
+import { readOciLayout } from './oci-image.js';
 import { MANIFEST_ACCEPT, sha256, type RegistryClient } from './storage-http.js';
 
 interface ManifestJson {

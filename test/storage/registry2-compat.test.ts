@@ -6,7 +6,7 @@ import test, { type ExecutionContext } from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildOciLayout, OciLayoutWriter } from '../e2e/helpers/oci-image.js';
+import { buildOciLayout, OciLayoutWriter } from '../helpers/oci-image.js';
 import { startDistribution, type Distribution } from '../helpers/storage-distribution.js';
 import {
   artifactManifest,

@@ -5,7 +5,7 @@ import test from 'ava';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildOciLayout, imageFilesFromLayout, OciLayoutWriter, readOciLayout, type BuiltImage } from '../e2e/helpers/oci-image.js';
+import { buildOciLayout, imageFilesFromLayout, OciLayoutWriter, readOciLayout, type BuiltImage } from '../helpers/oci-image.js';
 import { runOk } from '../e2e/helpers/run.js';
 import { MEDIA } from '../helpers/storage-fixtures.js';
 import { RegistryClient, sha256 } from '../helpers/storage-http.js';

@@ -2,7 +2,7 @@
 // the client itself: which digest a tag points to, and the exact bytes of a blob.
 import type { Endpoint } from './world.js';
 import type { RegistryUnderTest } from './registry-under-test.js';
-import { MEDIA_TYPES } from './oci-image.js';
+import { MEDIA_TYPES } from '../../helpers/oci-image.js';
 
 const MANIFEST_ACCEPT = [
   MEDIA_TYPES.manifest,
