@@ -17,6 +17,7 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production \
     UV_THREADPOOL_SIZE=16 \
+    MALLOC_ARENA_MAX=2 \
     REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/var/lib/registry
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
