@@ -8,4 +8,16 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 export const EXTERNAL_PROTO_HEADER = 'x-forwarded-proto';
 export const EXTERNAL_HOST_HEADER = 'x-forwarded-host';
 
-export const INTERNAL_HEADERS = [INTERNAL_TOKEN_HEADER, INTERNAL_USER_HEADER] as const;
+/**
+ * File handoff (the X-Accel-Redirect pattern): a gateway that can read the data directory asks
+ * for it; storage then answers a blob download with the blob's file and byte range instead of
+ * the bytes, and the gateway sends the file itself. Relaying through a second Node process cost
+ * more CPU than the transfer (see gateway/file-handoff.ts).
+ */
+export const FILE_HANDOFF_REQUEST_HEADER = 'x-registry-file-handoff';
+/** Storage's answer: the blob file's path relative to the root directory… */
+export const FILE_HANDOFF_PATH_HEADER = 'x-registry-file';
+/** …and the inclusive byte range `start-end` to send (absent for an empty blob). */
+export const FILE_HANDOFF_RANGE_HEADER = 'x-registry-file-range';
+
+export const INTERNAL_HEADERS = [INTERNAL_TOKEN_HEADER, INTERNAL_USER_HEADER, FILE_HANDOFF_REQUEST_HEADER] as const;

@@ -3,6 +3,7 @@ import Koa from 'koa';
 import type { RegistryConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import type { Authenticator } from './auth/authenticator.js';
+import type { FileHandoff } from './file-handoff.js';
 import { accessLog } from './middleware/access-log.js';
 import { basicAuth } from './middleware/auth.js';
 import { errorBoundary } from './middleware/error-boundary.js';
@@ -24,6 +25,8 @@ export interface GatewayAppOptions {
   upstream: Upstream;
   /** Present exactly when `auth.htpasswd` is configured. */
   authenticator?: Authenticator;
+  /** Blob downloads sent from the data directory when readable (see file-handoff.ts). */
+  fileHandoff?: FileHandoff;
   upstreamIdleTimeoutMs?: number;
 }
 
@@ -51,6 +54,7 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
       internalToken: config.storageservice.token ?? config.http.secret,
       idleTimeoutMs: options.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
       logger,
+      fileHandoff: options.fileHandoff,
     }),
   );
   return app;

@@ -4,6 +4,8 @@ import type { Logger } from '../common/logger.js';
 import type { RunningServer } from '../common/running-server.js';
 import { createHtpasswdAuthenticator, type Authenticator } from './auth/index.js';
 import { createGatewayApp } from './app.js';
+import { FileHandoff } from './file-handoff.js';
+import { isLoopbackAddress, parseListenAddress } from '../common/config/address.js';
 import { startListeners, type ListenerOptions } from './listeners.js';
 import { createUpstream } from './upstream.js';
 
@@ -22,6 +24,7 @@ export async function runGateway(config: RegistryConfig, logger: Logger, options
       upstream,
       authenticator,
       upstreamIdleTimeoutMs: options.upstreamIdleTimeoutMs,
+      fileHandoff: fileHandoffFor(config, logger),
     });
     const listeners = await startListeners(config.http, app.callback(), logger, options);
     logger.info({ urls: listeners.urls, storage: upstream.description, auth: authenticator ? 'htpasswd' : 'none' }, 'gateway listening');
@@ -48,4 +51,11 @@ async function htpasswdAuthenticator(config: RegistryConfig, logger: Logger): Pr
     refuseInsecure: htpasswd.refuseinsecure,
     logger: logger.child({ component: 'htpasswd' }),
   });
+}
+
+/** Storage on this machine (loopback or a unix socket) may hand blob files to the gateway. */
+function fileHandoffFor(config: RegistryConfig, logger: Logger): FileHandoff | undefined {
+  const { addr, url } = config.storageservice;
+  if (url !== undefined || !isLoopbackAddress(parseListenAddress(addr))) return undefined;
+  return new FileHandoff(config.storage.filesystem.rootdirectory, logger);
 }

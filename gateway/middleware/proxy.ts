@@ -7,6 +7,7 @@ import httpProxy from 'http-proxy';
 import type { Logger } from '../../common/logger.js';
 import type { ErrorCode } from '../../common/errors.js';
 import {
+  FILE_HANDOFF_REQUEST_HEADER,
   EXTERNAL_HOST_HEADER,
   EXTERNAL_PROTO_HEADER,
   INTERNAL_HEADERS,
@@ -14,6 +15,7 @@ import {
   INTERNAL_USER_HEADER,
   REQUEST_ID_HEADER,
 } from '../../common/internal-headers.js';
+import { relayOrSendFile, wantsFileHandoff, type FileHandoff } from '../file-handoff.js';
 import { writeRawError } from '../oci-response.js';
 import type { GatewayContext, GatewayMiddleware } from '../state.js';
 import type { Upstream } from '../upstream.js';
@@ -25,6 +27,8 @@ export interface ProxyOptions {
   /** Abort an upstream exchange that moves no byte for this long (nginx's proxy_read_timeout). */
   idleTimeoutMs: number;
   logger: Logger;
+  /** Blob downloads sent from the data directory when this process can read it. */
+  fileHandoff?: FileHandoff;
 }
 
 /** Client headers that never reach storage: credentials, and what the gateway itself decides. */
@@ -51,6 +55,8 @@ interface Exchange {
   timedOut: boolean;
   clientGone: boolean;
   ctx: GatewayContext;
+  /** Set when storage was asked to hand the blob file off: the response is ours to write. */
+  handoff?: FileHandoff;
 }
 
 export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
@@ -72,11 +78,20 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
       proxyReq.destroy(Object.assign(new Error('storage did not answer in time'), { code: 'ETIMEDOUT' }));
     });
   });
-  proxy.on('proxyRes', (proxyRes, req) => {
+  proxy.on('proxyRes', (proxyRes, req, res) => {
     const exchange = exchanges.get(req);
     if (!exchange) return;
     exchange.proxyRes = proxyRes;
     exchange.ctx.state.bytesSent = 0;
+    if (exchange.handoff) {
+      const counted = (bytes: number): void => {
+        exchange.ctx.state.bytesSent = bytes;
+      };
+      relayOrSendFile(exchange.handoff, proxyRes, res, logger, counted).catch((err: NodeJS.ErrnoException) =>
+        answerUpstreamFailure(err, exchange, res, logger, upstream.description),
+      );
+      return;
+    }
     // Counting only observes the chunks; the pipe http-proxy sets up next keeps the backpressure.
     proxyRes.on('data', (chunk: Buffer) => {
       exchange.ctx.state.bytesSent! += chunk.length;
@@ -101,8 +116,13 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     };
     if (ctx.state.user !== undefined) headers[INTERNAL_USER_HEADER] = ctx.state.user;
     if (options.internalToken) headers[INTERNAL_TOKEN_HEADER] = options.internalToken;
+    const handoff =
+      options.fileHandoff && wantsFileHandoff(ctx.method, ctx.path) && (await options.fileHandoff.available())
+        ? options.fileHandoff
+        : undefined;
+    if (handoff) headers[FILE_HANDOFF_REQUEST_HEADER] = '1';
 
-    const exchange: Exchange = { timedOut: false, clientGone: false, ctx };
+    const exchange: Exchange = { timedOut: false, clientGone: false, ctx, handoff };
     exchanges.set(req, exchange);
     ctx.respond = false;
     ctx.state.bytesReceived = 0;
@@ -130,6 +150,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
           toProxy: true, // use req.url as it came, without url.parse's rewriting
           xfwd: false,
           changeOrigin: false,
+          selfHandleResponse: handoff !== undefined,
         },
         (err) => answerUpstreamFailure(err as NodeJS.ErrnoException, exchange, res, logger, upstream.description),
       );

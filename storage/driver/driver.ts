@@ -51,6 +51,8 @@ export interface StorageDriver {
    * are read through `reader`.
    */
   copyTo?(path: string, dest: Writable, offset: number, length: number): Promise<void>;
+  /** Optional: the file's absolute path on this machine, for drivers that keep files locally. */
+  localPath?(path: string): string;
 }
 
 export class PathNotFoundError extends Error {

@@ -2,6 +2,11 @@
 // removal of a blob from a repository.
 import type { Context } from 'koa';
 import { RegistryError } from '../../common/errors.js';
+import {
+  FILE_HANDOFF_PATH_HEADER,
+  FILE_HANDOFF_RANGE_HEADER,
+  FILE_HANDOFF_REQUEST_HEADER,
+} from '../../common/internal-headers.js';
 import type { StorageDeps } from '../http/context.js';
 import type { BlobRange } from '../registry/blob-store.js';
 import { digestParam, nameParam, requireDeleteEnabled } from './params.js';
@@ -25,6 +30,14 @@ export function blobHandlers({ registry, options }: StorageDeps) {
       if (ctx.method === 'HEAD') {
         // Koa answers HEAD with the headers only; no file is opened.
         ctx.length = length;
+        return;
+      }
+      const localFile = ctx.get(FILE_HANDOFF_REQUEST_HEADER) ? registry.blobs.localFile(digest) : undefined;
+      if (localFile !== undefined) {
+        // The gateway reads the data directory itself: name the file and range, send no bytes.
+        ctx.set(FILE_HANDOFF_PATH_HEADER, localFile);
+        if (length > 0) ctx.set(FILE_HANDOFF_RANGE_HEADER, `${range?.start ?? 0}-${range?.end ?? size - 1}`);
+        ctx.body = ''; // Content-Type stays application/octet-stream for the gateway to pass on
         return;
       }
       // Koa steps aside: the blob goes from the driver to the socket without a stream per chunk.

@@ -50,6 +50,11 @@ export class BlobStore {
     }
   }
 
+  /** The blob file's path relative to the driver's root, when the driver keeps files locally. */
+  localFile(digest: ParsedDigest): string | undefined {
+    return this.driver.localPath ? paths.blobData(digest).slice(1) : undefined;
+  }
+
   async read(digest: ParsedDigest): Promise<Buffer | undefined> {
     try {
       return await this.driver.getContent(paths.blobData(digest));
