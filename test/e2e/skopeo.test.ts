@@ -110,6 +110,24 @@ for (const label of ['direct', 'nginx'] as const) {
     t.regex(push, /unauthorized|authentication required/i);
   });
 
+  test.serial(`a Kubernetes pull secret's .dockerconfigjson authenticates a pull (${label})`, async (t) => {
+    // Exactly what `kubectl create secret docker-registry --docker-server=… --docker-username=…
+    // --docker-password=…` stores, which kubelet hands to the container runtime.
+    const { host } = endpoint();
+    const { user, password } = world().registry;
+    const secret = (pass: string) =>
+      JSON.stringify({ auths: { [host]: { username: user, password: pass, auth: Buffer.from(`${user}:${pass}`).toString('base64') } } });
+    const good = join(world().dir, `k8s-secret-${label}.json`);
+    const wrong = join(world().dir, `k8s-secret-wrong-${label}.json`);
+    await writeFile(good, secret(password));
+    await writeFile(wrong, secret(`${password}-wrong`));
+    const pulledDir = join(world().dir, `pulled-k8s-${label}`);
+    await skopeo(['copy', '--src-tls-verify=false', `docker://${host}/${repo}:v1`, `oci:${pulledDir}:v1`], good);
+    t.is((await (await readOciLayout(pulledDir)).ref('v1')).digest, single.image.manifest.digest);
+    const refused = await skopeoFails(['inspect', '--tls-verify=false', `docker://${host}/${repo}:v1`], wrong);
+    t.regex(refused, /unauthorized|authentication required|invalid username/i);
+  });
+
   test.serial(`skopeo copy --all round-trips a multi-platform index (${label})`, async (t) => {
     const { host } = endpoint();
     const multiRepo = `e2e/multi-${label}`;
