@@ -1,7 +1,7 @@
 // Turns every failure into an OCI error body with the right status. A 5xx only for a real
 // fault (a full disk included), never for bad input; a client that went away gets nothing.
 import type { Context, Next } from 'koa';
-import { errorBody, isRegistryError, RegistryError } from '../../common/errors.js';
+import { isRegistryError, RegistryError } from '../../common/errors.js';
 import { InvalidPathError } from '../driver/driver.js';
 import type { Logger } from '../../common/logger.js';
 
@@ -49,4 +49,3 @@ function classify(err: unknown): RegistryError | undefined {
   return new RegistryError('UNKNOWN', 'internal error');
 }
 
-export { errorBody };

@@ -5,8 +5,7 @@
 // that completes during the sweep could lose a blob its manifest is about to reference.
 import { parseDigest, type ParsedDigest } from '../../common/digest.js';
 import type { Logger } from '../../common/logger.js';
-import type { StorageDriver } from '../driver/driver.js';
-import { deleteIfPresent, listNames } from './links.js';
+import { deleteIfPresent, listDigests, listNames } from './links.js';
 import { parseManifest } from './manifest-parser.js';
 import { paths } from './paths.js';
 import type { Registry } from './registry.js';
@@ -33,7 +32,7 @@ export async function collectGarbage(registry: Registry, options: GcOptions, log
 
   for (const name of await registry.repositories()) {
     report.repositories++;
-    const revisions = await revisionsOf(driver, name);
+    const revisions = await listDigests(driver, paths.revisionsRoot(name));
     let keep = revisions;
     if (options.deleteUntagged) {
       const tagged = await taggedClosure(registry, name);
@@ -74,20 +73,6 @@ export async function collectGarbage(registry: Registry, options: GcOptions, log
     }
   }
   return report;
-}
-
-async function revisionsOf(driver: StorageDriver, name: string): Promise<ParsedDigest[]> {
-  const found: ParsedDigest[] = [];
-  for (const algorithm of await listNames(driver, paths.revisionsRoot(name))) {
-    for (const hex of await listNames(driver, `${paths.revisionsRoot(name)}/${algorithm}`)) {
-      try {
-        found.push(parseDigest(`${algorithm}:${hex}`));
-      } catch {
-        // a stray folder: not a revision
-      }
-    }
-  }
-  return found;
 }
 
 /** Digests of everything a manifest needs: config and layers, or child manifests. */

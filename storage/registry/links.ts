@@ -1,5 +1,5 @@
 // Link files: a small file holding a digest, the glue of registry:2's layout.
-import { parseDigest, type ParsedDigest } from '../../common/digest.js';
+import { isDigest, parseDigest, type ParsedDigest } from '../../common/digest.js';
 import { isPathNotFound, type StorageDriver } from '../driver/driver.js';
 
 /** The digest a link file points to, or undefined when the link (or a parent) is missing. */
@@ -41,4 +41,16 @@ export async function listNames(driver: StorageDriver, path: string): Promise<st
     if (isPathNotFound(err)) return [];
     throw err;
   }
+}
+
+/** The digests of a `<dir>/<algorithm>/<hex>` folder (revisions, referrers); stray entries are skipped. */
+export async function listDigests(driver: StorageDriver, dir: string): Promise<ParsedDigest[]> {
+  const found: ParsedDigest[] = [];
+  for (const algorithm of await listNames(driver, dir)) {
+    for (const hex of await listNames(driver, `${dir}/${algorithm}`)) {
+      const digest = `${algorithm}:${hex}`;
+      if (isDigest(digest)) found.push(parseDigest(digest));
+    }
+  }
+  return found;
 }

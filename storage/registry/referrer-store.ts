@@ -3,7 +3,7 @@
 // such index and ignores the `_referrers` folder.
 import { parseDigest, type ParsedDigest } from '../../common/digest.js';
 import type { StorageDriver } from '../driver/driver.js';
-import { deleteIfPresent, listNames } from './links.js';
+import { deleteIfPresent, listDigests } from './links.js';
 import type { Descriptor } from './manifest-parser.js';
 import { paths } from './paths.js';
 
@@ -20,16 +20,13 @@ export class ReferrerStore {
   }
 
   async list(name: string, subject: ParsedDigest): Promise<Descriptor[]> {
-    const dir = paths.referrersDir(name, subject);
     const descriptors: Descriptor[] = [];
-    for (const algorithm of await listNames(this.driver, dir)) {
-      for (const hex of await listNames(this.driver, `${dir}/${algorithm}`)) {
-        try {
-          const content = await this.driver.getContent(`${dir}/${algorithm}/${hex}`);
-          descriptors.push(JSON.parse(content.toString('utf8')) as Descriptor);
-        } catch {
-          // removed concurrently, or half-written by a crashed older process: skip it
-        }
+    for (const digest of await listDigests(this.driver, paths.referrersDir(name, subject))) {
+      try {
+        const content = await this.driver.getContent(paths.referrer(name, subject, digest));
+        descriptors.push(JSON.parse(content.toString('utf8')) as Descriptor);
+      } catch {
+        // removed concurrently, or half-written by a crashed older process: skip it
       }
     }
     return descriptors.sort((a, b) => a.digest.localeCompare(b.digest));
