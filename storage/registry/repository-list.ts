@@ -7,17 +7,30 @@ import { REPOSITORIES } from './paths.js';
 
 export async function listRepositories(driver: StorageDriver): Promise<string[]> {
   const found: string[] = [];
-  async function visit(prefix: string, dir: string): Promise<void> {
+  await forEachRepositoryFolder(driver, (name, children) => {
+    if (children.includes('_layers')) found.push(name);
+  });
+  return found.sort(compareNames);
+}
+
+/**
+ * Visits every folder under `repositories/` that could be a repository, with the names of its
+ * children (`_layers`, `_manifests`, `_uploads`, nested names…); `_` folders are never descended.
+ */
+export async function forEachRepositoryFolder(
+  driver: StorageDriver,
+  visit: (name: string, children: string[]) => Promise<void> | void,
+): Promise<void> {
+  async function walk(prefix: string, dir: string): Promise<void> {
     const children = await listNames(driver, dir);
-    if (prefix !== '' && children.includes('_layers')) found.push(prefix);
+    if (prefix !== '') await visit(prefix, children);
     await Promise.all(
       children
         .filter((child) => !child.startsWith('_'))
-        .map((child) => visit(prefix === '' ? child : `${prefix}/${child}`, `${dir}/${child}`)),
+        .map((child) => walk(prefix === '' ? child : `${prefix}/${child}`, `${dir}/${child}`)),
     );
   }
-  await visit('', REPOSITORIES);
-  return found.sort(compareNames);
+  await walk('', REPOSITORIES);
 }
 
 /**
