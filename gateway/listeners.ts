@@ -3,11 +3,11 @@
 // tls.addr at once (80 + 443). Addresses: `:5000`, `host:port`, `[::1]:port`, `unix:/path`.
 import http, { type RequestListener } from 'node:http';
 import https from 'node:https';
-import { lstat, rm } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RegistryConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import { parseListenAddress, type ListenAddress } from '../common/config/address.js';
+import { listenOn } from '../common/listen.js';
 import { loadTlsMaterial } from './tls-files.js';
 import { watchCertificates, type CertificateWatcher } from './tls-reload.js';
 
@@ -56,7 +56,7 @@ export async function startListeners(
       const server = scheme === 'https' ? https.createServer(material!.options, handler) : http.createServer(handler);
       configureServer(server, scheme, logger);
       servers.push(server);
-      await listen(server, address);
+      await listenOn(server, address);
       urls.push(address.kind === 'unix' ? `unix:${address.path}` : urlOf(scheme, server.address() as AddressInfo));
     }
   } catch (err) {
@@ -115,20 +115,6 @@ function parseAddress(addr: string, setting: string): ListenAddress {
 function urlOf(scheme: 'http' | 'https', address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `${scheme}://${host}:${address.port}`;
-}
-
-async function listen(server: Server, address: ListenAddress): Promise<void> {
-  // A socket left by a previous run would make listen fail with EADDRINUSE; any other file stays.
-  if (address.kind === 'unix' && (await lstat(address.path).catch(() => undefined))?.isSocket()) await rm(address.path);
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    const options = address.kind === 'unix' ? { path: address.path } : { host: address.host || undefined, port: address.port };
-    server.listen(options, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }
 
 async function closeServer(server: Server, graceMs: number): Promise<void> {

@@ -2,9 +2,10 @@
 // directory, the OCI API on the storage address (loopback or a unix socket by default), and
 // the upload purger.
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { displayUrl, parseListenAddress } from '../common/config/address.js';
 import type { RegistryConfig } from '../common/config/types.js';
+import { listenOn } from '../common/listen.js';
 import type { Logger } from '../common/logger.js';
 import type { RunningServer } from '../common/running-server.js';
 import { createStorageApp } from './app.js';
@@ -57,17 +58,11 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
 
 async function listen(server: Server, addr: string): Promise<string> {
   const address = parseListenAddress(addr);
-  if (address.kind === 'unix') {
-    rmSync(address.path, { force: true }); // a socket left by a previous run
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(address.path, resolve));
-    return displayUrl(address, 'http');
-  }
-  await new Promise<void>((resolve, reject) =>
-    server.once('error', reject).listen(address.port, address.host || undefined, resolve),
-  );
+  await listenOn(server, address);
   const bound = server.address();
-  const port = typeof bound === 'object' && bound ? bound.port : address.port;
-  return displayUrl({ ...address, port }, 'http');
+  // Port 0 means "any free port": show the one the system chose.
+  if (address.kind === 'tcp' && typeof bound === 'object' && bound) return displayUrl({ ...address, port: bound.port }, 'http');
+  return displayUrl(address, 'http');
 }
 
 function schedulePurger(config: RegistryConfig, driver: FilesystemDriver, logger: Logger): () => void {
