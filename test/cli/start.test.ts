@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { collect, freePort, spawnCli } from './run-cli.js';
+import { freePort } from '../helpers/net.js';
+import { collect, spawnCli } from './run-cli.js';
 
 // `registry start` needs both services; they are built by others and may not exist yet.
 const servicesBuilt = ['../../storage/main.js', '../../gateway/main.js'].every((p) => existsSync(fileURLToPath(new URL(p, import.meta.url))));

@@ -3,7 +3,7 @@
 // test must watch the hop itself (aborts, streaming without buffering, timeouts).
 import test from 'ava';
 import http from 'node:http';
-import net from 'node:net';
+import { freePort } from '../helpers/net.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -289,16 +289,6 @@ test('an upstream that drops the connection before answering gets a 502', async 
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

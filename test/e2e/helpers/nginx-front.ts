@@ -5,7 +5,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDaemon } from './daemon.js';
 import { REGISTRY_HOST_NAME } from './machine.js';
-import { httpStatus, isListening } from './net.js';
+import { httpStatus, isListening } from '../../helpers/net.js';
 import { REPO_ROOT } from './registry-under-test.js';
 import { runOk } from './run.js';
 

@@ -11,7 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDaemon, type Daemon } from './daemon.js';
-import { freePort, httpStatus } from './net.js';
+import { freePort, httpStatus } from '../../helpers/net.js';
 import { registerSecret, runOk } from './run.js';
 
 export interface RegistryUnderTest {

@@ -1,4 +1,4 @@
-// Free loopback ports and a tiny HTTP probe for readiness checks.
+// Free loopback ports and tiny TCP/HTTP probes for readiness checks, for every test suite.
 import { createServer, connect } from 'node:net';
 import { request } from 'node:http';
 
