@@ -1,50 +1,34 @@
-// What a `/v2/` request touches and which action it needs: the only registry knowledge the
-// gateway has. The patterns match storage's routes (storage/routes.ts) in the same order, with
-// the same greedy repository name, so both processes read the same name out of a path.
+// What a `/v2/` request touches and which actions it needs, read from the route table
+// (common/v2-routes.ts) that storage's router is built from, so both processes read the same
+// route and repository name out of a path.
+import { actionsOf, matchRoute, type Action, type RouteName } from './v2-routes.js';
 
-export type Action = 'pull' | 'push' | 'delete';
+export type { Action, RouteName } from './v2-routes.js';
 
-export type Scope =
-  | { type: 'base' }
-  | { type: 'catalog' }
-  | { type: 'repository'; name: string; action: Action }
-  | { type: 'other' };
-
-const REPOSITORY_ROUTES: RegExp[] = [
-  /^\/v2\/(.+)\/manifests\/[^/]+$/,
-  /^\/v2\/(.+)\/blobs\/uploads\/?$/,
-  /^\/v2\/(.+)\/blobs\/uploads\/[^/]+$/,
-  /^\/v2\/(.+)\/blobs\/[^/]+$/,
-  /^\/v2\/(.+)\/tags\/list$/,
-  /^\/v2\/(.+)\/referrers\/[^/]+$/,
-];
-
-export function scopeOf(method: string, path: string): Scope {
-  if (path === '/v2' || path === '/v2/') return { type: 'base' };
-  if (path === '/v2/_catalog') return { type: 'catalog' };
-  for (const route of REPOSITORY_ROUTES) {
-    const match = route.exec(path);
-    if (!match) continue;
-    let name = match[1]!;
-    try {
-      name = decodeURIComponent(name);
-    } catch {
-      // keep the raw name; storage answers NAME_INVALID
-    }
-    return { type: 'repository', name, action: actionOf(method) };
-  }
-  return { type: 'other' };
+export interface Scope {
+  /** The route the path names (access control, metrics labels, the UI). */
+  route: RouteName;
+  resource: 'registry' | 'repository';
+  /** The repository, decoded, for repository routes. */
+  repository?: string;
+  /** What the method needs on the resource; empty for methods that need nothing. */
+  actions: readonly Action[];
 }
 
-export function actionOf(method: string): Action {
-  switch (method.toUpperCase()) {
-    case 'GET':
-    case 'HEAD':
-    case 'OPTIONS':
-      return 'pull';
-    case 'DELETE':
-      return 'delete';
-    default:
-      return 'push';
+/** The scope of a request, or undefined for a path outside the API's routes. */
+export function scopeOf(method: string, path: string): Scope | undefined {
+  const match = matchRoute(path);
+  if (!match) return undefined;
+  const { route, rawName } = match;
+  const scope: Scope = { route: route.name, resource: route.resource, actions: actionsOf(method) };
+  if (rawName !== undefined) scope.repository = decodeName(rawName);
+  return scope;
+}
+
+function decodeName(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw; // storage answers NAME_INVALID
   }
 }

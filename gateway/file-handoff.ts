@@ -11,9 +11,8 @@ import { isAbsolute, join, normalize, sep } from 'node:path';
 import { copyFileRange } from '../common/file-copy.js';
 import { FILE_HANDOFF_PATH_HEADER, FILE_HANDOFF_RANGE_HEADER } from '../common/internal-headers.js';
 import type { Logger } from '../common/logger.js';
+import { scopeOf } from '../common/v2-scope.js';
 
-/** Only blob downloads are handed off; everything else is proxied as it is. */
-const BLOB_DOWNLOAD = /^\/v2\/.+\/blobs\/(?!uploads\/?$)[^/]+$/;
 
 /** Headers of storage's answer that describe the hop, not the blob. */
 const HOP_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', FILE_HANDOFF_PATH_HEADER, FILE_HANDOFF_RANGE_HEADER]);
@@ -57,7 +56,8 @@ export class FileHandoff {
 }
 
 export function wantsFileHandoff(method: string, path: string): boolean {
-  return method === 'GET' && BLOB_DOWNLOAD.test(path);
+  // Only blob downloads are handed off; everything else is proxied as it is.
+  return method === 'GET' && scopeOf(method, path)?.route === 'blob';
 }
 
 /**

@@ -1,6 +1,7 @@
 // The `detail` registry:2 puts in a 401 body: the access the request needed, as distribution's
 // auth.Access records (Type, Class, Name, Action), computed from the method and path the same
 // way (registry/handlers/app.go appendAccessRecords). The base route gives null.
+import { actionsOf } from '../common/v2-routes.js';
 import { scopeOf } from '../common/v2-scope.js';
 
 export interface AccessRecord {
@@ -13,29 +14,14 @@ export interface AccessRecord {
 export function unauthorizedDetail(method: string, path: string, mountFrom?: string): AccessRecord[] | null {
   const scope = scopeOf(method, path);
   const records: AccessRecord[] = [];
-  if (scope.type === 'catalog') {
+  const repository = (name: string, actions: readonly string[]): AccessRecord[] =>
+    actions.map((Action) => ({ Type: 'repository', Class: '', Name: name, Action }));
+  if (scope?.route === 'catalog') {
     records.push({ Type: 'registry', Class: '', Name: 'catalog', Action: '*' });
-  } else if (scope.type === 'repository') {
-    records.push(...recordsFor(method, scope.name));
+  } else if (scope?.repository !== undefined) {
+    records.push(...repository(scope.repository, scope.actions));
     // Mounting a blob from another repository also needs pull on that repository.
-    if (mountFrom) records.push(...recordsFor('GET', mountFrom));
+    if (mountFrom) records.push(...repository(mountFrom, actionsOf('GET')));
   }
   return records.length > 0 ? records : null;
-}
-
-function recordsFor(method: string, name: string): AccessRecord[] {
-  const record = (Action: string): AccessRecord => ({ Type: 'repository', Class: '', Name: name, Action });
-  switch (method.toUpperCase()) {
-    case 'GET':
-    case 'HEAD':
-      return [record('pull')];
-    case 'POST':
-    case 'PUT':
-    case 'PATCH':
-      return [record('pull'), record('push')];
-    case 'DELETE':
-      return [record('delete')];
-    default:
-      return [];
-  }
 }

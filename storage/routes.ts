@@ -1,7 +1,8 @@
-// Every endpoint of the OCI Distribution API v1.1, in one table. The order matters where a
-// greedy repository name could swallow a keyword (uploads before blobs); common/v2-scope.ts
-// reads names out of paths with the same patterns, in the same order.
+// Storage's router, built from the route table (common/v2-routes.ts) in its order: each route
+// and method there has exactly one handler here, which the compiler checks.
 import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { routerPath, V2_ROUTES, type V2Route } from '../common/v2-routes.js';
 import { apiVersionCheck } from './handlers/base.js';
 import { blobHandlers } from './handlers/blobs.js';
 import { catalogHandlers } from './handlers/catalog.js';
@@ -11,31 +12,29 @@ import { tagHandlers } from './handlers/tags.js';
 import { uploadHandlers } from './handlers/uploads.js';
 import type { StorageDeps } from './http/context.js';
 
+type RouteHandlers = { [R in V2Route as R['name']]: Record<R['methods'][number], Middleware> };
+
 export function createRouter(deps: StorageDeps): Router {
-  const router = new Router();
   const blobs = blobHandlers(deps);
   const uploads = uploadHandlers(deps);
   const manifests = manifestHandlers(deps);
+  const handlers: RouteHandlers = {
+    base: { GET: apiVersionCheck },
+    catalog: { GET: catalogHandlers(deps).list },
+    manifest: { GET: manifests.get, PUT: manifests.put, DELETE: manifests.delete },
+    'upload-start': { POST: uploads.start },
+    upload: { GET: uploads.status, PATCH: uploads.patch, PUT: uploads.complete, DELETE: uploads.cancel },
+    blob: { GET: blobs.get, DELETE: blobs.delete },
+    tags: { GET: tagHandlers(deps).list },
+    referrers: { GET: referrerHandlers(deps).list },
+  };
 
-  router.get('/v2/', apiVersionCheck);
-  router.get('/v2', apiVersionCheck);
-  router.get('/v2/_catalog', catalogHandlers(deps).list);
-
-  router.get('/v2/*name/manifests/:reference', manifests.get);
-  router.put('/v2/*name/manifests/:reference', manifests.put);
-  router.delete('/v2/*name/manifests/:reference', manifests.delete);
-
-  router.post('/v2/*name/blobs/uploads/', uploads.start);
-  router.post('/v2/*name/blobs/uploads', uploads.start);
-  router.get('/v2/*name/blobs/uploads/:uuid', uploads.status);
-  router.patch('/v2/*name/blobs/uploads/:uuid', uploads.patch);
-  router.put('/v2/*name/blobs/uploads/:uuid', uploads.complete);
-  router.delete('/v2/*name/blobs/uploads/:uuid', uploads.cancel);
-
-  router.get('/v2/*name/blobs/:digest', blobs.get);
-  router.delete('/v2/*name/blobs/:digest', blobs.delete);
-
-  router.get('/v2/*name/tags/list', tagHandlers(deps).list);
-  router.get('/v2/*name/referrers/:digest', referrerHandlers(deps).list);
+  const router = new Router();
+  for (const route of V2_ROUTES) {
+    const byMethod: Record<string, Middleware> = handlers[route.name];
+    for (const template of route.paths) {
+      for (const method of route.methods) router.register(routerPath(template), [method], byMethod[method]!, { name: route.name });
+    }
+  }
   return router;
 }

@@ -4,8 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { INTERNAL_USER_HEADER, REQUEST_ID_HEADER } from '../../common/internal-headers.js';
 import type { Logger } from '../../common/logger.js';
-
-const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+import { READ_METHODS } from '../../common/v2-routes.js';
 
 export function requestLog(logger: Logger) {
   return async function logRequest(ctx: Context, next: Next): Promise<void> {
@@ -14,7 +13,7 @@ export function requestLog(logger: Logger) {
     try {
       await next();
     } finally {
-      const level = READS.has(ctx.method) ? 'debug' : 'info';
+      const level = READ_METHODS.has(ctx.method) ? 'debug' : 'info';
       if (logger.isLevelEnabled(level)) {
         logger[level](
           {
