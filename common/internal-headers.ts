@@ -9,13 +9,16 @@ export const EXTERNAL_PROTO_HEADER = 'x-forwarded-proto';
 export const EXTERNAL_HOST_HEADER = 'x-forwarded-host';
 
 /**
- * File handoff (the X-Accel-Redirect pattern): a gateway that can read the data directory asks
- * for it; storage then answers a blob download with the blob's file and byte range instead of
- * the bytes, and the gateway sends the file itself. Relaying through a second Node process cost
- * more CPU than the transfer (see gateway/file-handoff.ts).
+ * File handoff (the X-Accel-Redirect pattern), a capability storage offers when its driver keeps
+ * files on this machine. The gateway asks for it; on `GET /v2/` storage then names the directory
+ * it allows the gateway to read, and answers a blob download with the blob's file and byte range
+ * instead of the bytes, and the gateway sends the file itself. Relaying through a second Node
+ * process cost more CPU than the transfer (see gateway/file-handoff.ts).
  */
 export const FILE_HANDOFF_REQUEST_HEADER = 'x-registry-file-handoff';
-/** Storage's answer: the blob file's path relative to the root directory… */
+/** Storage's answer on `GET /v2/`: the absolute directory every handed-off file is under. */
+export const FILE_HANDOFF_ROOT_HEADER = 'x-registry-file-root';
+/** Storage's answer on a blob download: the blob file's absolute path… */
 export const FILE_HANDOFF_PATH_HEADER = 'x-registry-file';
 /** …and the inclusive byte range `start-end` to send (absent for an empty blob). */
 export const FILE_HANDOFF_RANGE_HEADER = 'x-registry-file-range';

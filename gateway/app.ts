@@ -3,7 +3,8 @@ import Koa from 'koa';
 import type { RegistryConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import type { Authenticator } from './auth/authenticator.js';
-import type { FileHandoff } from './file-handoff.js';
+import { FileHandoff } from './file-handoff.js';
+import { FILE_HANDOFF_REQUEST_HEADER, FILE_HANDOFF_ROOT_HEADER, INTERNAL_TOKEN_HEADER } from '../common/internal-headers.js';
 import { accessLog } from './middleware/access-log.js';
 import { basicAuth } from './middleware/auth.js';
 import { errorBoundary } from './middleware/error-boundary.js';
@@ -14,7 +15,7 @@ import { responseHeaders } from './middleware/response-headers.js';
 import { routes } from './middleware/routes.js';
 import type { GatewayState } from './state.js';
 import { compileTrust } from './trust.js';
-import type { Upstream } from './upstream.js';
+import { askStorage, type Upstream } from './upstream.js';
 
 /** nginx's proxy_read_timeout in nginx-compat/registry.conf: the same patience for storage. */
 export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 900_000;
@@ -25,8 +26,8 @@ export interface GatewayAppOptions {
   upstream: Upstream;
   /** Present exactly when `auth.htpasswd` is configured. */
   authenticator?: Authenticator;
-  /** Blob downloads sent from the data directory when readable (see file-handoff.ts). */
-  fileHandoff?: FileHandoff;
+  /** Storage runs on this machine: ask it for file handoff of blob downloads (see file-handoff.ts). */
+  fileHandoff?: boolean;
   upstreamIdleTimeoutMs?: number;
 }
 
@@ -48,16 +49,28 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
     if (!authenticator) throw new Error('auth.htpasswd is configured but no authenticator was given');
     app.use(basicAuth(authenticator, htpasswd.realm, logger));
   }
+  const internalToken = config.storageservice.token ?? config.http.secret;
   app.use(
     proxyToStorage({
       upstream,
-      internalToken: config.storageservice.token ?? config.http.secret,
+      internalToken,
       idleTimeoutMs: options.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
       logger,
-      fileHandoff: options.fileHandoff,
+      fileHandoff: options.fileHandoff ? fileHandoffFrom(upstream, internalToken, logger) : undefined,
     }),
   );
   return app;
+}
+
+/** File handoff as storage offers it: storage names the directory on `GET /v2/` when asked. */
+function fileHandoffFrom(upstream: Upstream, internalToken: string | undefined, logger: Logger): FileHandoff {
+  const headers: Record<string, string> = { [FILE_HANDOFF_REQUEST_HEADER]: '1' };
+  if (internalToken) headers[INTERNAL_TOKEN_HEADER] = internalToken;
+  const askRoot = async (): Promise<string | undefined> => {
+    const root = (await askStorage(upstream, '/v2/', headers))[FILE_HANDOFF_ROOT_HEADER];
+    return typeof root === 'string' ? root : undefined;
+  };
+  return new FileHandoff({ askRoot, logger });
 }
 
 function parseExternalBase(host: string): URL {

@@ -1,126 +1,128 @@
-// File handoff, the X-Accel-Redirect pattern: when the gateway can read the data directory (the
-// default set-up: both processes on one machine), it asks storage to answer blob downloads with
-// the blob's file and byte range instead of the bytes, and sends the file to the client itself.
-// Storage still decides everything (repository, digest, range, status, headers); the gateway
-// only copies bytes. Relaying a download through the second Node process cost more CPU than the
-// download (~0.9 CPU-s per 512 MiB), so pulls through the gateway ran at a third of direct ones.
-// Without access to the data directory (storage on another host or container) nothing changes.
+// File handoff, the X-Accel-Redirect pattern, as a capability storage offers: when storage's
+// driver keeps files on this machine, storage names the directory it allows the gateway to read
+// and answers blob downloads with the blob's absolute file path and byte range instead of the
+// bytes; the gateway sends the file to the client itself. Storage still decides everything
+// (repository, digest, range, status, headers); the gateway only copies bytes, and never builds
+// a path or knows the data directory's layout. Relaying a download through the second Node
+// process cost more CPU than the download (~0.9 CPU-s per 512 MiB), so pulls through the
+// gateway ran at a third of direct ones. When storage does not offer it (S3, storage elsewhere)
+// or the gateway cannot read the directory, downloads are proxied like every other request.
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isAbsolute, join, normalize, sep } from 'node:path';
+import { isAbsolute, sep } from 'node:path';
 import { copyFileRange } from '../common/file-copy.js';
 import { FILE_HANDOFF_PATH_HEADER, FILE_HANDOFF_RANGE_HEADER } from '../common/internal-headers.js';
 import type { Logger } from '../common/logger.js';
 import { scopeOf } from '../common/v2-scope.js';
-
 
 /** Headers of storage's answer that describe the hop, not the blob. */
 const HOP_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', FILE_HANDOFF_PATH_HEADER, FILE_HANDOFF_RANGE_HEADER]);
 
 const RECHECK_MS = 10_000;
 
+export interface FileHandoffOptions {
+  /** Asks storage which directory it allows the gateway to send files from; undefined: none. */
+  askRoot: () => Promise<string | undefined>;
+  logger: Logger;
+  now?: () => number;
+}
+
 /**
- * Whether this process can read the data directory's registry tree. Checked lazily and again
- * every 10 s while it cannot (a fresh data directory gets its tree with the first push); turned
- * off when a handed-off file cannot be opened (the gateway sees another directory than storage).
+ * Whether storage offers file handoff and this process can read the directory storage declared.
+ * Asked at first use and again every 10 s while not available (a fresh data directory appears
+ * with the first push); turned off when a handed-off file cannot be opened (the gateway sees
+ * another directory than storage). The first declared directory is kept: a file outside it is
+ * refused, whatever a later answer says.
  */
 export class FileHandoff {
-  private readable = false;
+  private root: string | undefined;
   private checkedAt = -Infinity;
   private disabled = false;
+  private readonly now: () => number;
 
-  constructor(
-    readonly root: string,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly options: FileHandoffOptions) {
+    this.now = options.now ?? Date.now;
+  }
 
   async available(): Promise<boolean> {
     if (this.disabled) return false;
-    if (this.readable || Date.now() - this.checkedAt < RECHECK_MS) return this.readable;
-    this.checkedAt = Date.now();
+    if (this.root !== undefined) return true;
+    if (this.now() - this.checkedAt < RECHECK_MS) return false;
+    this.checkedAt = this.now();
+    const declared = await this.options.askRoot().catch(() => undefined);
+    if (declared === undefined || !isAbsolute(declared)) return false;
     try {
-      await fs.access(join(this.root, 'docker', 'registry', 'v2', 'blobs'), fsConstants.R_OK | fsConstants.X_OK);
-      this.readable = true;
-      this.logger.info({ root: this.root }, 'blob downloads are sent from the data directory (file handoff)');
+      await fs.access(declared, fsConstants.R_OK | fsConstants.X_OK);
+      this.root ??= await fs.realpath(declared);
     } catch {
-      this.readable = false;
+      return false;
     }
-    return this.readable;
+    this.options.logger.info({ root: this.root }, 'blob downloads are sent from the data directory (file handoff)');
+    return true;
+  }
+
+  /** Whether a file's real path is inside the directory storage declared first. */
+  contains(realPath: string): boolean {
+    return this.root !== undefined && realPath.startsWith(this.root + sep);
   }
 
   disable(reason: string): void {
     if (this.disabled) return;
     this.disabled = true;
-    this.logger.warn({ root: this.root, reason }, 'file handoff turned off: blob downloads are relayed from storage');
+    this.options.logger.warn({ root: this.root, reason }, 'file handoff turned off: blob downloads are relayed from storage');
   }
 }
 
+/** Only blob downloads are handed off; everything else is proxied as it is. */
 export function wantsFileHandoff(method: string, path: string): boolean {
-  // Only blob downloads are handed off; everything else is proxied as it is.
   return method === 'GET' && scopeOf(method, path)?.route === 'blob';
 }
 
-/**
- * Answers the client from storage's reply: the named file range when storage handed the file
- * off, otherwise storage's own status, headers and body.
- */
-export async function relayOrSendFile(
+/** The file storage handed off in this answer, if it did. */
+export function handedOffFile(upstream: IncomingMessage): string | undefined {
+  const file = upstream.headers[FILE_HANDOFF_PATH_HEADER];
+  return typeof file === 'string' ? file : undefined;
+}
+
+/** Answers the client with the file range storage named, with storage's status and headers. */
+export async function sendHandedOffFile(
   handoff: FileHandoff,
   upstream: IncomingMessage,
   res: ServerResponse,
   logger: Logger,
   onSent: (bytes: number) => void,
 ): Promise<void> {
-  const file = upstream.headers[FILE_HANDOFF_PATH_HEADER];
-  if (typeof file !== 'string') return await relay(upstream, res, onSent);
+  const file = handedOffFile(upstream)!;
   upstream.resume(); // the reply has no body; free the upstream connection
-  const target = resolveInside(handoff.root, file);
   const range = parseRange(upstream.headers[FILE_HANDOFF_RANGE_HEADER]);
-  if (!target || range === null) {
-    logger.error({ file }, 'storage handed off a file outside the data directory, or a bad range');
-    throw Object.assign(new Error('invalid file handoff'), { code: 'EHANDOFF' });
-  }
-  const length = range ? range.end - range.start + 1 : 0;
   let handle;
   try {
+    // Symbolic links resolved first: a link cannot lead outside the declared directory.
+    const target = await fs.realpath(file);
+    if (!handoff.contains(target) || range === null) {
+      logger.error({ file }, 'storage handed off a file outside the directory it declared, or a bad range');
+      throw Object.assign(new Error('invalid file handoff'), { code: 'EHANDOFF' });
+    }
     handle = await fs.open(target, fsConstants.O_RDONLY);
   } catch (err) {
-    handoff.disable(`cannot open ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EHANDOFF') handoff.disable(`cannot open ${file}: ${code ?? String(err)}`);
     throw err;
   }
+  const length = range ? range.end - range.start + 1 : 0;
   try {
     if ((await handle.stat()).size < (range ? range.end + 1 : 0)) throw new Error(`handed-off file ${file} is too short`);
-    writeHead(res, upstream, length);
+    for (const [name, value] of Object.entries(upstream.headers)) {
+      if (value !== undefined && !HOP_HEADERS.has(name)) res.setHeader(name, value);
+    }
+    res.setHeader('Content-Length', length);
+    res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage);
     if (range) await copyFileRange(handle, res, range.start, length);
     onSent(length);
     res.end();
   } finally {
     await handle.close();
   }
-}
-
-async function relay(upstream: IncomingMessage, res: ServerResponse, onSent: (bytes: number) => void): Promise<void> {
-  const declared = upstream.headers['content-length'];
-  writeHead(res, upstream, declared === undefined ? undefined : Number(declared));
-  let sent = 0;
-  upstream.on('data', (chunk: Buffer) => {
-    sent += chunk.length;
-    onSent(sent);
-  });
-  await new Promise<void>((resolve, reject) => {
-    upstream.once('error', reject);
-    res.once('finish', () => resolve());
-    res.once('close', () => resolve());
-    upstream.pipe(res);
-  });
-}
-
-function writeHead(res: ServerResponse, upstream: IncomingMessage, length: number | undefined): void {
-  for (const [name, value] of Object.entries(upstream.headers)) {
-    if (value !== undefined && !HOP_HEADERS.has(name)) res.setHeader(name, value);
-  }
-  if (length !== undefined) res.setHeader('Content-Length', length);
-  res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage);
 }
 
 /** `start-end` (inclusive), undefined when absent (an empty blob), null when malformed. */
@@ -131,11 +133,4 @@ function parseRange(header: string | string[] | undefined): { start: number; end
   const start = Number(match[1]);
   const end = Number(match[2]);
   return end >= start ? { start, end } : null;
-}
-
-/** The absolute path of `relative` under `root`, or undefined if it would leave the root. */
-function resolveInside(root: string, relative: string): string | undefined {
-  if (isAbsolute(relative) || relative.split('/').includes('..')) return undefined;
-  const full = normalize(join(root, relative));
-  return full.startsWith(normalize(root) + sep) ? full : undefined;
 }

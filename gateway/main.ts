@@ -4,7 +4,6 @@ import type { Logger } from '../common/logger.js';
 import type { RunningServer } from '../common/running-server.js';
 import { createHtpasswdAuthenticator, type Authenticator } from './auth/index.js';
 import { createGatewayApp } from './app.js';
-import { FileHandoff } from './file-handoff.js';
 import { isLoopbackAddress, parseListenAddress } from '../common/config/address.js';
 import { startListeners, type ListenerOptions } from './listeners.js';
 import { createUpstream } from './upstream.js';
@@ -24,7 +23,7 @@ export async function runGateway(config: RegistryConfig, logger: Logger, options
       upstream,
       authenticator,
       upstreamIdleTimeoutMs: options.upstreamIdleTimeoutMs,
-      fileHandoff: fileHandoffFor(config, logger),
+      fileHandoff: storageIsLocal(config),
     });
     const listeners = await startListeners(config.http, app.callback(), logger, options);
     logger.info({ urls: listeners.urls, storage: upstream.description, auth: authenticator ? 'htpasswd' : 'none' }, 'gateway listening');
@@ -53,9 +52,8 @@ async function htpasswdAuthenticator(config: RegistryConfig, logger: Logger): Pr
   });
 }
 
-/** Storage on this machine (loopback or a unix socket) may hand blob files to the gateway. */
-function fileHandoffFor(config: RegistryConfig, logger: Logger): FileHandoff | undefined {
+/** Storage on this machine (loopback or a unix socket) may offer file handoff; storage decides whether it does. */
+function storageIsLocal(config: RegistryConfig): boolean {
   const { addr, url } = config.storageservice;
-  if (url !== undefined || !isLoopbackAddress(parseListenAddress(addr))) return undefined;
-  return new FileHandoff(config.storage.filesystem.rootdirectory, logger);
+  return url === undefined && isLoopbackAddress(parseListenAddress(addr));
 }

@@ -58,3 +58,21 @@ export function targetOf(storage: RegistryConfig['storageservice']): UpstreamTar
   }
   return { protocol: 'http:', host: match[1] ?? match[2]!, port: Number(match[3]) };
 }
+
+/** A small GET to storage beside the proxied traffic (no body); resolves with the answer's headers. */
+export function askStorage(upstream: Upstream, path: string, headers: Record<string, string>, timeoutMs = 5000): Promise<http.IncomingHttpHeaders> {
+  const { target, agent } = upstream;
+  const client = target.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.request(
+      { ...target, path: `${target.path ?? ''}${path}`, agent, headers, timeout: timeoutMs },
+      (res) => {
+        res.destroy(); // only the headers are wanted
+        resolve(res.headers);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('storage did not answer in time')));
+    req.on('error', reject);
+    req.end();
+  });
+}

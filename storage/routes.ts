@@ -19,7 +19,7 @@ export function createRouter(deps: StorageDeps): Router {
   const uploads = uploadHandlers(deps);
   const manifests = manifestHandlers(deps);
   const handlers: RouteHandlers = {
-    base: { GET: apiVersionCheck },
+    base: { GET: apiVersionCheck(deps) },
     catalog: { GET: catalogHandlers(deps).list },
     manifest: { GET: manifests.get, PUT: manifests.put, DELETE: manifests.delete },
     'upload-start': { POST: uploads.start },

@@ -3,7 +3,7 @@
 // are, and the hop carries the gateway's view of the request (user, request id, external
 // scheme and host, internal token) and never the client's copy of those headers.
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import httpProxy from 'http-proxy';
+import httpProxy, { type ServerOptions } from 'http-proxy';
 import type { Logger } from '../../common/logger.js';
 import type { ErrorCode } from '../../common/errors.js';
 import {
@@ -15,7 +15,7 @@ import {
   INTERNAL_USER_HEADER,
   REQUEST_ID_HEADER,
 } from '../../common/internal-headers.js';
-import { relayOrSendFile, wantsFileHandoff, type FileHandoff } from '../file-handoff.js';
+import { handedOffFile, sendHandedOffFile, wantsFileHandoff, type FileHandoff } from '../file-handoff.js';
 import { writeRawError } from '../oci-response.js';
 import type { GatewayContext, GatewayMiddleware } from '../state.js';
 import type { Upstream } from '../upstream.js';
@@ -51,11 +51,13 @@ const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'EN
 
 interface Exchange {
   proxyReq?: ClientRequest;
+  /** http-proxy's own copy of this request's options. */
+  proxyOptions?: ServerOptions;
   proxyRes?: IncomingMessage;
   timedOut: boolean;
   clientGone: boolean;
   ctx: GatewayContext;
-  /** Set when storage was asked to hand the blob file off: the response is ours to write. */
+  /** Set when storage was asked to hand the blob file off. */
   handoff?: FileHandoff;
 }
 
@@ -65,10 +67,11 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
   const exchanges = new WeakMap<IncomingMessage, Exchange>();
 
   // http-proxy reports these per proxy server, so each request's exchange is found by its req.
-  proxy.on('proxyReq', (proxyReq, req) => {
+  proxy.on('proxyReq', (proxyReq, req, _res, requestOptions) => {
     const exchange = exchanges.get(req);
     if (!exchange) return;
     exchange.proxyReq = proxyReq;
+    exchange.proxyOptions = requestOptions;
     if (exchange.clientGone) {
       proxyReq.destroy();
       return;
@@ -83,11 +86,15 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     if (!exchange) return;
     exchange.proxyRes = proxyRes;
     exchange.ctx.state.bytesSent = 0;
-    if (exchange.handoff) {
+    if (exchange.handoff && handedOffFile(proxyRes) !== undefined && exchange.proxyOptions) {
+      // Storage named a file instead of sending bytes: this answer is the gateway's to write.
+      // http-proxy reads selfHandleResponse right after this event, so it leaves the response
+      // alone; every other answer (errors included) it relays as usual.
+      exchange.proxyOptions.selfHandleResponse = true;
       const counted = (bytes: number): void => {
         exchange.ctx.state.bytesSent = bytes;
       };
-      relayOrSendFile(exchange.handoff, proxyRes, res, logger, counted).catch((err: NodeJS.ErrnoException) =>
+      sendHandedOffFile(exchange.handoff, proxyRes, res, logger, counted).catch((err: NodeJS.ErrnoException) =>
         answerUpstreamFailure(err, exchange, res, logger, upstream.description),
       );
       return;
@@ -150,7 +157,6 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
           toProxy: true, // use req.url as it came, without url.parse's rewriting
           xfwd: false,
           changeOrigin: false,
-          selfHandleResponse: handoff !== undefined,
         },
         (err) => answerUpstreamFailure(err as NodeJS.ErrnoException, exchange, res, logger, upstream.description),
       );

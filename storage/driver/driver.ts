@@ -51,7 +51,11 @@ export interface StorageDriver {
    * are read through `reader`.
    */
   copyTo?(path: string, dest: Writable, offset: number, length: number): Promise<void>;
-  /** Optional: the file's absolute path on this machine, for drivers that keep files locally. */
+  /**
+   * Optional, for drivers that keep files on this machine: the file's absolute path (`/` is the
+   * root directory). Only with it does storage offer file handoff (the gateway sends blob files
+   * itself); a driver whose files are elsewhere (S3) leaves it out.
+   */
   localPath?(path: string): string;
 }
 

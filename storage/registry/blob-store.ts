@@ -50,9 +50,14 @@ export class BlobStore {
     }
   }
 
-  /** The blob file's path relative to the driver's root, when the driver keeps files locally. */
+  /** The directory the driver keeps its files under, when it keeps them on this machine (file handoff). */
+  localRoot(): string | undefined {
+    return this.driver.localPath?.('/');
+  }
+
+  /** The blob file's absolute path, when the driver keeps files on this machine (file handoff). */
   localFile(digest: ParsedDigest): string | undefined {
-    return this.driver.localPath ? paths.blobData(digest).slice(1) : undefined;
+    return this.driver.localPath?.(paths.blobData(digest));
   }
 
   async read(digest: ParsedDigest): Promise<Buffer | undefined> {

@@ -1,9 +1,10 @@
-// File handoff: with storage on loopback and the data directory readable, the gateway sends blob
-// downloads from the file storage names instead of relaying the bytes. The bytes, ranges and
-// headers must be exactly storage's; without access to the data directory, or for a client
-// that sends the internal headers itself, everything goes through storage as before.
+// File handoff: with storage on loopback offering it (filesystem driver) and its directory
+// readable, the gateway sends blob downloads from the file storage names instead of relaying the
+// bytes. The bytes, ranges and headers must be exactly storage's; when storage does not offer it
+// (storage elsewhere), or for a client that sends the internal headers itself, everything goes
+// through storage as before; a file outside the directory storage declared is never sent.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -13,6 +14,7 @@ import { runStorage } from '../../storage/main.js';
 import { testConfig } from '../helpers/config.js';
 import { captureLogger, type CapturedLogs } from './helpers/capture-logger.js';
 import { request } from './helpers/http-client.js';
+import { startRecordingUpstream } from './helpers/recording-upstream.js';
 import { pushBlob, sha256Digest } from './helpers/registry-client.js';
 
 interface Pair {
@@ -21,8 +23,12 @@ interface Pair {
   storageLogs: CapturedLogs;
 }
 
-/** Storage and gateway as `registry start` runs them: storage on loopback, no storageservice.url. */
-async function startPair(t: ExecutionContext, gatewayRoot?: string): Promise<Pair> {
+/**
+ * Storage and gateway as `registry start` runs them: storage on loopback, no storageservice.url.
+ * `storageElsewhere`: the gateway reaches storage by storageservice.url, as when storage runs on
+ * another machine, so handoff is not asked for.
+ */
+async function startPair(t: ExecutionContext, storageElsewhere = false): Promise<Pair> {
   const dir = await mkdtemp(join(tmpdir(), 'file-handoff-'));
   const root = join(dir, 'data');
   const storageLogs = captureLogger('debug');
@@ -39,7 +45,7 @@ async function startPair(t: ExecutionContext, gatewayRoot?: string): Promise<Pai
   servers.push(storage);
   const storageAddr = new URL(storage.urls[0]!).host;
   const gateway = await runGateway(
-    testConfig({ storage: { filesystem: { rootdirectory: gatewayRoot ?? root } }, storageservice: { addr: storageAddr } }),
+    testConfig({ storageservice: storageElsewhere ? { addr: storageAddr, url: storage.urls[0]! } : { addr: storageAddr } }),
     gatewayLogs.logger,
     { closeGraceMs: 500 },
   );
@@ -84,17 +90,38 @@ test('storage hands blob files to a gateway that reads the data directory; bytes
   t.true(handedOff(pair.gatewayLogs), 'the gateway sent the files itself');
 });
 
-test('a gateway that cannot read the data directory gets the bytes relayed from storage', async (t) => {
-  const elsewhere = await mkdtemp(join(tmpdir(), 'file-handoff-other-'));
-  t.teardown(() => rm(elsewhere, { recursive: true, force: true }));
-  const pair = await startPair(t, elsewhere);
+test('a gateway that is not offered file handoff (storage elsewhere) gets the bytes relayed from storage', async (t) => {
+  const pair = await startPair(t, true);
   await checkDownloads(t, pair);
   t.false(handedOff(pair.gatewayLogs));
 });
 
 test("a client's own handoff headers are stripped: it gets the blob, never a file it names", async (t) => {
-  const elsewhere = await mkdtemp(join(tmpdir(), 'file-handoff-other-'));
-  t.teardown(() => rm(elsewhere, { recursive: true, force: true }));
-  await checkDownloads(t, await startPair(t, elsewhere), true);
+  await checkDownloads(t, await startPair(t, true), true);
   await checkDownloads(t, await startPair(t), true);
+});
+
+test('a file outside the directory storage declared is refused, through a symbolic link too', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'file-handoff-escape-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const root = join(dir, 'data');
+  await mkdir(root);
+  await writeFile(join(dir, 'secret'), 'not a blob');
+  await symlink(join(dir, 'secret'), join(root, 'link'));
+  const named = [join(dir, 'secret'), join(root, 'link'), join(root, '..', 'secret')];
+  const upstream = await startRecordingUpstream((req, res) => {
+    if (req.url === '/v2/') res.setHeader('x-registry-file-root', root);
+    else res.setHeader('x-registry-file', named.shift()!).setHeader('x-registry-file-range', '0-9');
+    res.end();
+  });
+  t.teardown(() => upstream.close());
+  const logs = captureLogger('debug');
+  const gateway = await runGateway(testConfig({ storageservice: { addr: upstream.addr } }), logs.logger, { closeGraceMs: 200 });
+  t.teardown(() => gateway.close());
+  for (let i = 0; i < 3; i++) {
+    const answer = await request(`${gateway.urls[0]}/v2/team/app/blobs/${sha256Digest(Buffer.from('x'))}`);
+    t.is(answer.status, 502);
+    t.false(answer.text.includes('not a blob'));
+  }
+  t.true(logs.raw().includes('outside the directory it declared'));
 });

@@ -151,7 +151,10 @@ async function withRecordingGateway(
   upstreamIdleTimeoutMs?: number,
 ): Promise<void> {
   const upstream = await startRecordingUpstream(handler);
-  const gateway = await runGateway(testConfig({ storageservice: { addr: upstream.addr } }), captureLogger('warn').logger, {
+  // Reached by URL, as storage on another machine: the gateway then sends exactly the test's
+  // requests (no file handoff question on the first blob download).
+  const storageservice = { addr: upstream.addr, url: `http://${upstream.addr}` };
+  const gateway = await runGateway(testConfig({ storageservice }), captureLogger('warn').logger, {
     upstreamIdleTimeoutMs,
     closeGraceMs: 200,
   });
