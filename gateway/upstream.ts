@@ -2,6 +2,7 @@
 // of every concurrent push or pull holds one connection for its whole transfer.
 import http from 'node:http';
 import https from 'node:https';
+import { connectTarget, parseListenAddress } from '../common/config/address.js';
 import type { RegistryConfig } from '../common/config/types.js';
 
 export interface UpstreamTarget {
@@ -46,17 +47,14 @@ export function targetOf(storage: RegistryConfig['storageservice']): UpstreamTar
       path: url.pathname.replace(/\/+$/, ''),
     };
   }
-  const addr = storage.addr.trim();
-  if (addr.startsWith('unix:')) {
-    const socketPath = addr.slice('unix:'.length);
-    if (!socketPath) throw new Error('storageservice.addr: "unix:" needs a socket path');
-    return { protocol: 'http:', host: 'localhost', port: 80, socketPath };
+  let address;
+  try {
+    address = parseListenAddress(storage.addr.trim());
+  } catch (err) {
+    throw new Error(`storageservice.addr: ${(err as Error).message}`);
   }
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(addr);
-  if (!match) {
-    throw new Error(`storageservice.addr: ${JSON.stringify(storage.addr)} is not "host:port", "[ipv6]:port" or "unix:/path"`);
-  }
-  return { protocol: 'http:', host: match[1] ?? match[2]!, port: Number(match[3]) };
+  const to = connectTarget(address);
+  return 'socketPath' in to ? { protocol: 'http:', host: 'localhost', port: 80, socketPath: to.socketPath } : { protocol: 'http:', ...to };
 }
 
 /** A small GET to storage beside the proxied traffic (no body); resolves with the answer's headers. */
