@@ -1,6 +1,7 @@
 // `GET`/`HEAD`/`DELETE /v2/<name>/blobs/<digest>`: downloads (with `Range` for resumes) and
 // removal of a blob from a repository.
 import type { Context } from 'koa';
+import rangeParser from 'range-parser';
 import { RegistryError } from '../../common/errors.js';
 import {
   FILE_HANDOFF_PATH_HEADER,
@@ -74,24 +75,15 @@ export function blobHandlers({ registry, options }: StorageDeps) {
 /** A single `bytes=start-end` / `bytes=start-` / `bytes=-suffix` range, or undefined for the whole blob. */
 export function parseRange(header: string, size: number): BlobRange | undefined {
   if (!header) return undefined;
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  const unsatisfiable = () =>
-    new RegistryError('BLOB_UNKNOWN', 'requested range not satisfiable', { range: header }, {
+  // RFC 9110 (and registry:2's http.ServeContent) serve the whole blob for a suffix longer than
+  // it; range-parser calls that unsatisfiable, so the suffix is capped at the size first.
+  const capped = header.trim().replace(/^bytes=-(\d+)$/, (_, suffix: string) => `bytes=-${Math.min(Number(suffix), size)}`);
+  const ranges = rangeParser(size, capped);
+  if (ranges === -1 || ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) {
+    throw new RegistryError('BLOB_UNKNOWN', 'requested range not satisfiable', { range: header }, {
       status: 416,
       headers: { 'Content-Range': `bytes */${size}` },
     });
-  if (!match || (match[1] === '' && match[2] === '')) throw unsatisfiable();
-  let start: number;
-  let end: number;
-  if (match[1] === '') {
-    const suffix = Number(match[2]);
-    if (suffix === 0) throw unsatisfiable();
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(match[1]);
-    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
   }
-  if (start >= size || start > end) throw unsatisfiable();
-  return { start, end };
+  return { start: ranges[0]!.start, end: ranges[0]!.end };
 }
