@@ -1,11 +1,17 @@
-// Hands a /v2 request to storage with http-proxy: bodies stream both ways with backpressure
-// (Koa never reads them: ctx.respond = false), storage's status and headers come back as they
-// are, and the hop carries the gateway's view of the request (user, request id, external
-// scheme and host, internal token) and never the client's copy of those headers.
+// Hands a /v2 request to storage with http-proxy: bodies stream both ways with backpressure,
+// storage's status and headers come back as they are, and the hop carries the gateway's view of
+// the request (user, request id, external scheme and host, internal token) and never the
+// client's copy of those headers.
+//
+// The one place the gateway bypasses Koa (ctx.respond = false): storage's answer is written to
+// the socket by http-proxy (or by the file handoff), because Koa would buffer nothing but could
+// not keep http-proxy's streaming with backpressure and its header handling. Everything the
+// gateway answers itself, a failure to reach storage included, is written by Koa through the
+// error boundary like any other gateway answer (one OCI error writer).
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import httpProxy, { type ServerOptions } from 'http-proxy';
 import type { Logger } from '../../common/logger.js';
-import type { ErrorCode } from '../../common/errors.js';
+import { RegistryError, type ErrorCode } from '../../common/errors.js';
 import {
   FILE_HANDOFF_REQUEST_HEADER,
   EXTERNAL_HOST_HEADER,
@@ -16,7 +22,6 @@ import {
   REQUEST_ID_HEADER,
 } from '../../common/internal-headers.js';
 import { handedOffFile, sendHandedOffFile, wantsFileHandoff, type FileHandoff } from '../file-handoff.js';
-import { writeRawError } from '../oci-response.js';
 import type { GatewayContext, GatewayMiddleware } from '../state.js';
 import type { Upstream } from '../upstream.js';
 
@@ -59,6 +64,8 @@ interface Exchange {
   ctx: GatewayContext;
   /** Set when storage was asked to hand the blob file off. */
   handoff?: FileHandoff;
+  /** Ends the wait for the exchange with an error for Koa to answer (nothing was written yet). */
+  fail(error: RegistryError): void;
 }
 
 export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
@@ -95,7 +102,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
         exchange.ctx.state.bytesSent = bytes;
       };
       sendHandedOffFile(exchange.handoff, proxyRes, res, logger, counted).catch((err: NodeJS.ErrnoException) =>
-        answerUpstreamFailure(err, exchange, res, logger, upstream.description),
+        upstreamFailed(err, exchange, res, logger, upstream.description),
       );
       return;
     }
@@ -110,9 +117,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
   return async (ctx) => {
     const { req, res } = ctx;
     if (!req.url?.startsWith('/')) {
-      ctx.respond = false;
-      ctx.state.bytesSent = writeRawError(res, 'UNSUPPORTED', { status: 400, message: 'request target must be a path' });
-      return;
+      throw new RegistryError('UNSUPPORTED', 'request target must be a path', undefined, { status: 400 });
     }
     for (const name of DROPPED_REQUEST_HEADERS) delete req.headers[name];
     const headers: Record<string, string> = {
@@ -129,15 +134,15 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
         : undefined;
     if (handoff) headers[FILE_HANDOFF_REQUEST_HEADER] = '1';
 
-    const exchange: Exchange = { timedOut: false, clientGone: false, ctx, handoff };
-    exchanges.set(req, exchange);
     ctx.respond = false;
     ctx.state.bytesReceived = 0;
     req.on('data', (chunk: Buffer) => {
       ctx.state.bytesReceived! += chunk.length;
     });
 
-    await new Promise<void>((resolve) => {
+    const failure = await new Promise<RegistryError | undefined>((resolve) => {
+      const exchange: Exchange = { timedOut: false, clientGone: false, ctx, handoff, fail: resolve };
+      exchanges.set(req, exchange);
       res.once('close', () => {
         if (!res.writableFinished) {
           // The client went away: stop the upstream exchange instead of letting it run on.
@@ -145,7 +150,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
           exchange.proxyReq?.destroy();
           exchange.proxyRes?.destroy();
         }
-        resolve();
+        resolve(undefined);
       });
       proxy.web(
         req,
@@ -158,13 +163,17 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
           xfwd: false,
           changeOrigin: false,
         },
-        (err) => answerUpstreamFailure(err as NodeJS.ErrnoException, exchange, res, logger, upstream.description),
+        (err) => upstreamFailed(err as NodeJS.ErrnoException, exchange, res, logger, upstream.description),
       );
     });
+    if (failure) {
+      ctx.respond = true; // nothing was written: Koa answers, as for every gateway error
+      throw failure;
+    }
   };
 }
 
-function answerUpstreamFailure(
+function upstreamFailed(
   err: NodeJS.ErrnoException,
   exchange: Exchange,
   res: ServerResponse,
@@ -193,5 +202,6 @@ function answerUpstreamFailure(
   }
   logger.error({ err: { message: err.message, code: err.code }, requestId, storage, status }, message);
   // An unread request body would keep the connection busy: close it after the answer.
-  exchange.ctx.state.bytesSent = writeRawError(res, code, { status, message, closeConnection: !exchange.ctx.req.complete });
+  const headers: Record<string, string> = exchange.ctx.req.complete ? {} : { Connection: 'close' };
+  exchange.fail(new RegistryError(code, message, undefined, { status, headers }));
 }
