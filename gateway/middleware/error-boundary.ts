@@ -2,6 +2,7 @@
 // instead of Koa's plain-text default, and is logged with the request id.
 import type { Logger } from '../../common/logger.js';
 import { isRegistryError } from '../../common/errors.js';
+import { respondWithRegistryError } from '../../common/error-response.js';
 import { respondWithError } from '../oci-response.js';
 import type { GatewayMiddleware } from '../state.js';
 
@@ -16,7 +17,7 @@ export function errorBoundary(logger: Logger): GatewayMiddleware {
         return;
       }
       if (isRegistryError(err)) {
-        respondWithError(ctx, err.code, { message: err.message, detail: err.detail, status: err.status, headers: err.headers });
+        respondWithRegistryError(ctx, err);
         return;
       }
       logger.error({ err, requestId: ctx.state.requestId }, 'unexpected gateway error');

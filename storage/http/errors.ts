@@ -1,6 +1,7 @@
 // Turns every failure into an OCI error body with the right status. A 5xx only for a real
 // fault (a full disk included), never for bad input; a client that went away gets nothing.
 import type { Context, Next } from 'koa';
+import { respondWithRegistryError } from '../../common/error-response.js';
 import { isRegistryError, RegistryError } from '../../common/errors.js';
 import { InvalidPathError } from '../driver/driver.js';
 import type { Logger } from '../../common/logger.js';
@@ -27,10 +28,7 @@ export function errorHandler(logger: Logger) {
         return;
       }
       if (error.status >= 500) logger.error({ err, reqId: ctx.state.requestId, path: ctx.path }, error.message);
-      ctx.status = error.status;
-      ctx.set(error.headers);
-      ctx.type = 'application/json';
-      ctx.body = error.toBody();
+      respondWithRegistryError(ctx, error);
       // A request body the handler never read must not be left on a keep-alive connection.
       if (!ctx.req.readableEnded) ctx.set('Connection', 'close');
     }
