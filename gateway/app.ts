@@ -1,5 +1,6 @@
 // The gateway's Koa app: small middleware, one concern each, in the order a request meets them.
 import Koa from 'koa';
+import { apiVersionHeader } from '../common/api-version.js';
 import type { RegistryConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import type { Authenticator } from './auth/authenticator.js';
@@ -40,6 +41,7 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
   app.use(accessLog(logger));
   app.use(forwardedHeaders(compileTrust(config.http.trustedproxies), externalBase));
   app.use(requestId());
+  app.use(apiVersionHeader);
   app.use(responseHeaders(config.http.headers));
   app.use(errorBoundary(logger));
   app.use(routes());

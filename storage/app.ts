@@ -2,7 +2,7 @@
 import Koa from 'koa';
 import type { StorageDeps } from './http/context.js';
 import { errorHandler } from './http/errors.js';
-import { apiVersionHeader } from './middleware/api-version.js';
+import { apiVersionHeader } from '../common/api-version.js';
 import { requireInternalToken } from './middleware/internal-token.js';
 import { readOnlyGuard } from './middleware/read-only.js';
 import { requestLog } from './middleware/request-log.js';
