@@ -1,7 +1,8 @@
 // Upload sessions. The bytes and the start time live in the driver (`_uploads/<id>/`), so a
-// restarted process or another replica can continue a session. The running sha256 of each
-// session is kept in memory as the fast path; when this process does not have it (restart,
-// another replica, an interrupted PATCH) the data is hashed again from storage on completion.
+// restarted process can continue a session. Another replica cannot yet: the lock that keeps two
+// requests of one session apart (`busy`) is in this process's memory. The running sha256 of each
+// session is kept in memory as the fast path; when this process does not have it (restart, an
+// interrupted PATCH) the data is hashed again from storage on completion.
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
