@@ -34,6 +34,8 @@ export interface LoginThrottleOptions {
   maxFailuresPerUser?: number;
   /** Addresses and users tracked at once, each (default 10 000); the least recently seen are forgotten. */
   maxTrackedKeys?: number;
+  /** The clock, in milliseconds (default Date.now); tests pass one they control. */
+  now?: () => number;
 }
 
 export type LoginAdmission =
@@ -56,8 +58,10 @@ export class LoginThrottle {
   readonly #maxPerUser: number;
   readonly #addresses: LRUCache<string, AddressRecord>;
   readonly #users: LRUCache<string, number[]>;
+  readonly #now: () => number;
 
   constructor(options: LoginThrottleOptions = {}) {
+    this.#now = options.now ?? Date.now;
     this.#windowMs = positive('windowMs', options.windowMs ?? 60_000);
     this.#maxPerAddress = positive('maxFailuresPerAddress', options.maxFailuresPerAddress ?? 10);
     this.#maxPerUser = positive('maxFailuresPerUser', options.maxFailuresPerUser ?? 10);
@@ -71,7 +75,7 @@ export class LoginThrottle {
    * password itself); attempts with the same key in flight at once count as one.
    */
   admit(clientAddress: string, user: string, attemptKey: string): LoginAdmission {
-    const now = Date.now();
+    const now = this.#now();
     const address = this.#addressRecord(throttleBucketOf(clientAddress), now);
     const userKey = createHash('sha256').update(user, 'utf8').digest('base64');
     const userFailures = this.#recent(this.#users.get(userKey) ?? [], now);
@@ -106,7 +110,7 @@ export class LoginThrottle {
         if (outcome === 'success') address.failures = [];
         if (outcome !== 'failure') return false;
 
-        const at = Date.now();
+        const at = this.#now();
         const before = this.#recent(address.failures, at);
         address.failures = this.#appendBounded(before, at, this.#maxPerAddress);
         this.#users.set(userKey, this.#appendBounded(this.#recent(this.#users.get(userKey) ?? [], at), at, this.#maxPerUser));

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { CredentialCache } from '../../../gateway/auth/credential-cache.js';
 import { SingleFlight } from '../../../gateway/auth/single-flight.js';
+import { manualClock } from '../../helpers/clock.js';
 
 test('keys depend on user and password, never contain them, and cannot be confused', (t) => {
   const cache = new CredentialCache();
@@ -13,14 +14,15 @@ test('keys depend on user and password, never contain them, and cannot be confus
   t.not(new CredentialCache().keyOf('alice', 'secret'), key, 'a random key per cache');
 });
 
-test('remembers verified credentials until they expire or the cache is cleared', async (t) => {
-  const cache = new CredentialCache({ ttlMs: 200 });
+test('remembers verified credentials until they expire or the cache is cleared', (t) => {
+  const clock = manualClock();
+  const cache = new CredentialCache({ ttlMs: 200, now: clock.now });
   const key = cache.keyOf('alice', 'secret');
   t.false(cache.isVerified(key));
   cache.rememberVerified(key);
   t.true(cache.isVerified(key));
   t.false(cache.isVerified(cache.keyOf('alice', 'other')));
-  await sleep(250);
+  clock.advance(250);
   t.false(cache.isVerified(key), 'expired');
   cache.rememberVerified(key);
   cache.clear();

@@ -7,6 +7,7 @@ import {
   type HtpasswdAuthenticatorOptions,
 } from '../../../gateway/auth/htpasswd-authenticator.js';
 import { ERROR, WARN, captureLogs, hashOf, htpasswd, htpasswdLine, silentLogger, temporaryDirectory, waitFor } from './helpers.js';
+import { manualClock } from '../../helpers/clock.js';
 
 // Generous limits for tests that are not about throttling but make many failed attempts.
 const NO_THROTTLE = { maxFailuresPerAddress: 10_000, maxFailuresPerUser: 10_000 };
@@ -211,9 +212,10 @@ test('32 parallel first logins with the same credentials share one hash check', 
 
 test('failed logins are throttled per address without checking hashes, until the window passes', async (t) => {
   const path = await fileWith(t, [await htpasswdLine(['-B', '-C', '4'], 'alice', 'alice pw')]);
+  const clock = manualClock();
   const authenticator = await open(t, {
     path,
-    throttle: { maxFailuresPerAddress: 3, maxFailuresPerUser: 100, windowMs: 1000 },
+    throttle: { maxFailuresPerAddress: 3, maxFailuresPerUser: 100, windowMs: 1000, now: clock.now },
   });
   const attacker = '198.51.100.20';
   for (let i = 0; i < 3; i++) t.like(await authenticator.authenticate('alice', `guess${i}`, attacker), { reason: 'invalid' });
@@ -231,7 +233,7 @@ test('failed logins are throttled per address without checking hashes, until the
   t.deepEqual(await authenticator.authenticate('alice', 'alice pw', '203.0.113.5'), { ok: true, user: 'alice' });
 
   // Retry-After is truthful: once it has passed, the address may try again.
-  await new Promise((resolve) => setTimeout(resolve, throttled.retryAfterSeconds * 1000));
+  clock.advance(throttled.retryAfterSeconds * 1000);
   t.deepEqual(await authenticator.authenticate('alice', 'alice pw', attacker), { ok: true, user: 'alice' });
 });
 

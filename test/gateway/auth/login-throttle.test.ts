@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { throttleBucketOf } from '../../../gateway/auth/address-bucket.js';
 import { LoginThrottle, type LoginAdmission } from '../../../gateway/auth/login-throttle.js';
+import { manualClock } from '../../helpers/clock.js';
 
 let attempts = 0;
 /** A distinct attempt key, as different passwords would have. */
@@ -33,12 +33,13 @@ test('the third failure is the one reported as throttling the address', (t) => {
   t.deepEqual(outcomes, [false, false, true]);
 });
 
-test('the window slides: old failures stop counting', async (t) => {
-  const throttle = new LoginThrottle({ maxFailuresPerAddress: 2, windowMs: 300 });
+test('the window slides: old failures stop counting', (t) => {
+  const clock = manualClock();
+  const throttle = new LoginThrottle({ maxFailuresPerAddress: 2, windowMs: 300, now: clock.now });
   fail(throttle, '192.0.2.3', 'u');
   fail(throttle, '192.0.2.3', 'u');
   t.true(throttle.admit('192.0.2.3', 'u', freshKey()).throttled);
-  await sleep(350);
+  clock.advance(350);
   t.false(throttle.admit('192.0.2.3', 'u', freshKey()).throttled);
 });
 
