@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { freePort } from '../helpers/net.js';
+import { waitFor } from '../helpers/wait.js';
 import { collect, spawnCli } from './run-cli.js';
 
 // `registry start` needs both services; they are built by others and may not exist yet.
@@ -23,14 +24,7 @@ function get(port: number, path: string): Promise<number> {
   });
 }
 
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return check();
-}
+
 
 startTest('registry start runs storage and gateway, answers /v2/ and stops cleanly on SIGTERM', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'registry-cli-start-'));
@@ -51,7 +45,7 @@ startTest('registry start runs storage and gateway, answers /v2/ and stops clean
   let stderr = '';
   child.stderr?.on('data', (d: string) => (stderr += d));
 
-  t.true(await waitFor(() => stderr.includes('registry listening on'), 30_000), stderr);
+  t.true(await waitFor(() => stderr.includes('registry listening on'), 30_000).then(() => true, () => false), stderr);
   t.is(
     stderr.trim(),
     `registry listening on http://127.0.0.1:${httpPort} (storage on 127.0.0.1:${storagePort}, data in ${join(dir, 'data')}, auth: none)`,

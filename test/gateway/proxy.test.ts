@@ -4,6 +4,7 @@
 import test from 'ava';
 import http from 'node:http';
 import { freePort } from '../helpers/net.js';
+import { waitFor } from '../helpers/wait.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -219,7 +220,7 @@ test('uploads stream: storage sees the first bytes before the client has sent th
     });
     req.write(chunk);
     // If the gateway buffered the body, this would never happen before req.end().
-    await waitFor(() => (upstream.requests[0]?.bodyBytes ?? 0) >= chunk.length, 10_000);
+    await waitFor(() => (upstream.requests[0]?.bodyBytes ?? 0) >= chunk.length, 10_000, 20);
     req.end(chunk);
     t.is(await answered, 200);
     t.is(upstream.requests[0]!.bodyBytes, 2 * chunk.length);
@@ -234,7 +235,7 @@ test('a client that goes away mid-upload aborts the upstream request', async (t)
     });
     req.on('error', () => undefined);
     req.write(randomBytes(MiB));
-    await waitFor(() => (upstream.requests[0]?.bodyBytes ?? 0) > 0, 10_000);
+    await waitFor(() => (upstream.requests[0]?.bodyBytes ?? 0) > 0, 10_000, 20);
     req.socket?.destroy();
     req.destroy();
     await upstream.ended(1);
@@ -292,11 +293,3 @@ test('an upstream that drops the connection before answering gets a 502', async 
   });
 });
 
-
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { RunningServer } from '../../common/running-server.js';
 import { runGateway } from '../../gateway/main.js';
 import { testConfig } from '../helpers/config.js';
+import { waitFor } from '../helpers/wait.js';
 import { captureLogger } from './helpers/capture-logger.js';
 import { makeCertificate, type MadeCertificate } from './helpers/certs.js';
 import { request } from './helpers/http-client.js';
@@ -159,11 +160,4 @@ test.serial('behind TLS, storage builds https upload Locations (real storage)', 
   }
 });
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('condition not met in time');
-}
+

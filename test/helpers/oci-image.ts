@@ -6,6 +6,7 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { sha256 } from './digest.js';
 import { readTarFiles, writeTar, type TarEntry } from './tar.js';
 
 export const MEDIA_TYPES = {
@@ -48,9 +49,7 @@ export interface BuiltImage {
   files: Map<string, Buffer>;
 }
 
-export function sha256(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
+export { sha256 };
 
 /** Pseudo-random bytes from a seed: AES-256-CTR over zeros (fast, and the same every time). */
 export function seededBytes(seed: string, length: number): Buffer {

@@ -1,9 +1,9 @@
 // A plain node:http client for the storage tests. Paths are sent exactly as given (no URL
 // normalisation, so `..`, `%2e%2e` and `%2F` reach the server as a hostile client would send
 // them), bodies may be streams, and every response is read whole.
-import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import { sha256 } from './digest.js';
 
 export interface HttpResponse {
   status: number;
@@ -22,9 +22,7 @@ export interface SendOptions {
   timeoutMs?: number;
 }
 
-export function sha256(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
+export { sha256 };
 
 /** Sends one request to `baseUrl` with `path` as the raw request target. */
 export function send(baseUrl: string, path: string, options: SendOptions = {}): Promise<HttpResponse> {

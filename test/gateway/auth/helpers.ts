@@ -81,12 +81,4 @@ export const silentLogger: Logger = pino({ level: 'silent' });
 export const WARN = 40;
 export const ERROR = 50;
 
-/** Polls `condition` every 50 ms until it holds or `timeoutMs` passes; returns the elapsed time. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return Date.now() - started;
-}
+export { waitFor } from '../../helpers/wait.js';

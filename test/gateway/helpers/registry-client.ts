@@ -1,6 +1,6 @@
 // Just enough of the OCI distribution protocol, spoken over HTTP, to push and pull blobs the way
 // clients do: POST an upload, PATCH the bytes, PUT ?digest=, then GET the blob.
-import { createHash } from 'node:crypto';
+import { sha256 } from '../../helpers/digest.js';
 import { request, type TestRequestOptions, type TestResponse } from './http-client.js';
 
 export interface ClientOptions {
@@ -11,9 +11,7 @@ export interface ClientOptions {
   chunked?: boolean;
 }
 
-export function sha256Digest(data: Buffer): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
+export { sha256 as sha256Digest } from '../../helpers/digest.js';
 
 /** Where to send the next request: the Location's path and query on the server we talk to. */
 export function follow(baseUrl: string, location: string): string {
@@ -31,7 +29,7 @@ export interface PushResult {
 /** POST + PATCH (whole body) + PUT ?digest=, as skopeo and docker do. Throws on any unexpected status. */
 export async function pushBlob(baseUrl: string, name: string, data: Buffer, options: ClientOptions = {}): Promise<PushResult> {
   const common: TestRequestOptions = { basicAuth: options.basicAuth, localAddress: options.localAddress };
-  const digest = sha256Digest(data);
+  const digest = sha256(data);
   const started = await request(`${baseUrl}/v2/${name}/blobs/uploads/`, {
     ...common,
     method: 'POST',
