@@ -7,7 +7,6 @@ export const DOCKER_SCHEMA1 = [
   'application/vnd.docker.distribution.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.v1+prettyjws',
 ];
-export const OCI_EMPTY_CONFIG = 'application/vnd.oci.empty.v1+json';
 
 export const IMAGE_MANIFESTS = new Set([OCI_MANIFEST, DOCKER_MANIFEST]);
 export const INDEX_MANIFESTS = new Set([OCI_INDEX, DOCKER_MANIFEST_LIST]);
