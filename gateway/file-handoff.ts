@@ -84,14 +84,18 @@ export function handedOffFile(upstream: IncomingMessage): string | undefined {
   return typeof file === 'string' ? file : undefined;
 }
 
-/** Answers the client with the file range storage named, with storage's status and headers. */
+/**
+ * Answers the client with the file range storage named, with storage's status and headers.
+ * Resolves false, having written nothing, when the file cannot be opened: file handoff is then
+ * off, and the caller asks storage for the bytes instead.
+ */
 export async function sendHandedOffFile(
   handoff: FileHandoff,
   upstream: IncomingMessage,
   res: ServerResponse,
   logger: Logger,
   onSent: (bytes: number) => void,
-): Promise<void> {
+): Promise<boolean> {
   const file = handedOffFile(upstream)!;
   upstream.resume(); // the reply has no body; free the upstream connection
   const range = parseRange(upstream.headers[FILE_HANDOFF_RANGE_HEADER]);
@@ -106,8 +110,9 @@ export async function sendHandedOffFile(
     handle = await fs.open(target, fsConstants.O_RDONLY);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EHANDOFF') handoff.disable(`cannot open ${file}: ${code ?? String(err)}`);
-    throw err;
+    if (code === 'EHANDOFF') throw err;
+    handoff.disable(`cannot open ${file}: ${code ?? String(err)}`);
+    return false;
   }
   const length = range ? range.end - range.start + 1 : 0;
   try {
@@ -120,6 +125,7 @@ export async function sendHandedOffFile(
     if (range) await copyFileRange(handle, res, range.start, length);
     onSent(length);
     res.end();
+    return true;
   } finally {
     await handle.close();
   }

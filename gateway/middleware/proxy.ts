@@ -66,6 +66,8 @@ interface Exchange {
   handoff?: FileHandoff;
   /** Ends the wait for the exchange with an error for Koa to answer (nothing was written yet). */
   fail(error: RegistryError): void;
+  /** Sends the request to storage; again, without asking for handoff, when a handed-off file could not be opened. */
+  forward(): void;
 }
 
 export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
@@ -101,8 +103,15 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
       const counted = (bytes: number): void => {
         exchange.ctx.state.bytesSent = bytes;
       };
-      sendHandedOffFile(exchange.handoff, proxyRes, res, logger, counted).catch((err: NodeJS.ErrnoException) =>
-        upstreamFailed(err, exchange, res, logger, upstream.description),
+      sendHandedOffFile(exchange.handoff, proxyRes, res, logger, counted).then(
+        (sent) => {
+          if (sent || exchange.clientGone) return;
+          // This process cannot open what storage named (it sees another directory): handoff
+          // is off now, and a GET without a body can simply be sent again.
+          exchange.handoff = undefined;
+          exchange.forward();
+        },
+        (err: NodeJS.ErrnoException) => upstreamFailed(err, exchange, res, logger, upstream.description),
       );
       return;
     }
@@ -141,7 +150,23 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     });
 
     const failure = await new Promise<RegistryError | undefined>((resolve) => {
-      const exchange: Exchange = { timedOut: false, clientGone: false, ctx, handoff, fail: resolve };
+      const forward = (): void => {
+        if (!exchange.handoff) delete headers[FILE_HANDOFF_REQUEST_HEADER];
+        proxy.web(
+          req,
+          res,
+          {
+            target: { ...upstream.target },
+            agent: upstream.agent,
+            headers,
+            toProxy: true, // use req.url as it came, without url.parse's rewriting
+            xfwd: false,
+            changeOrigin: false,
+          },
+          (err) => upstreamFailed(err as NodeJS.ErrnoException, exchange, res, logger, upstream.description),
+        );
+      };
+      const exchange: Exchange = { timedOut: false, clientGone: false, ctx, handoff, fail: resolve, forward };
       exchanges.set(req, exchange);
       res.once('close', () => {
         if (!res.writableFinished) {
@@ -152,19 +177,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
         }
         resolve(undefined);
       });
-      proxy.web(
-        req,
-        res,
-        {
-          target: { ...upstream.target },
-          agent: upstream.agent,
-          headers,
-          toProxy: true, // use req.url as it came, without url.parse's rewriting
-          xfwd: false,
-          changeOrigin: false,
-        },
-        (err) => upstreamFailed(err as NodeJS.ErrnoException, exchange, res, logger, upstream.description),
-      );
+      forward();
     });
     if (failure) {
       ctx.respond = true; // nothing was written: Koa answers, as for every gateway error

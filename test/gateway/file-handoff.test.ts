@@ -2,7 +2,8 @@
 // readable, the gateway sends blob downloads from the file storage names instead of relaying the
 // bytes. The bytes, ranges and headers must be exactly storage's; when storage does not offer it
 // (storage elsewhere), or for a client that sends the internal headers itself, everything goes
-// through storage as before; a file outside the directory storage declared is never sent.
+// through storage as before; a file outside the directory storage declared is never sent, and
+// one the gateway cannot open turns handoff off and is asked for again as bytes.
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -124,4 +125,34 @@ test('a file outside the directory storage declared is refused, through a symbol
     t.false(answer.text.includes('not a blob'));
   }
   t.true(logs.raw().includes('outside the directory it declared'));
+});
+
+test('a file the gateway cannot open turns handoff off, and the download is asked again without it', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'file-handoff-other-view-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const asked: boolean[] = [];
+  const upstream = await startRecordingUpstream((req, res) => {
+    const wantsHandoff = req.headers['x-registry-file-handoff'] === '1';
+    if (req.url === '/v2/') {
+      if (wantsHandoff) res.setHeader('x-registry-file-root', root);
+      res.end('{}');
+      return;
+    }
+    asked.push(wantsHandoff);
+    // As storage seen from another container: a file this process does not have.
+    if (wantsHandoff) res.setHeader('x-registry-file', join(root, 'not-here')).setHeader('x-registry-file-range', '0-8').end();
+    else res.setHeader('content-type', 'application/octet-stream').end('the bytes');
+  });
+  t.teardown(() => upstream.close());
+  const logs = captureLogger('debug');
+  const gateway = await runGateway(testConfig({ storageservice: { addr: upstream.addr } }), logs.logger, { closeGraceMs: 200 });
+  t.teardown(() => gateway.close());
+  const url = `${gateway.urls[0]}/v2/team/app/blobs/${sha256Digest(Buffer.from('x'))}`;
+  for (let i = 0; i < 2; i++) {
+    const answer = await request(url);
+    t.is(answer.status, 200);
+    t.is(answer.text, 'the bytes');
+  }
+  t.deepEqual(asked, [true, false, false]);
+  t.true(logs.raw().includes('file handoff turned off'));
 });
