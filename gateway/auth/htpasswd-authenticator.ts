@@ -158,13 +158,18 @@ export async function createHtpasswdAuthenticator(options: HtpasswdAuthenticator
     async authenticate(user: string, password: string, clientAddress: string): Promise<AuthResult> {
       await watched.refreshIfStale();
       const key = cache.keyOf(user, password);
-      // Credentials verified recently pass even while their address or user is throttled, and
-      // leave the failure counters alone. A guesser sharing the address (NAT, the same CI host)
-      // or the user name must not lock the real user out; the price is that a guess equal to a
-      // password in use right now is answered 200 at request speed instead of 10 per minute.
-      // Guesses of any other password, and every password of users without an active session,
-      // stay throttled without a hash check.
+      // The throttle comes first, for cached credentials too (see login-throttle.ts for the rule
+      // and why): a verified password skips the hash check, never the throttle of an address that
+      // is guessing at this user, or a throttled address could test guesses against the cache at
+      // request speed. It skips the throttle of an address guessing at other users, so people
+      // with a session behind a shared address (NAT, one CI host) keep working.
       if (cache.isVerified(key)) {
+        const passage = throttle.admitVerified(clientAddress, user);
+        if (passage.throttled) {
+          stats.throttled++;
+          logger.debug({ clientAddress, scope: passage.scope }, 'htpasswd: login attempt throttled');
+          return { ok: false, reason: 'throttled', retryAfterSeconds: passage.retryAfterSeconds };
+        }
         stats.cacheHits++;
         return { ok: true, user };
       }
