@@ -271,6 +271,40 @@ test.serial('an unknown user costs about as much as a wrong password', async (t)
   t.is(authenticator.stats().hashVerifications, 14);
 });
 
+test.serial('with mixed bcrypt costs, timing does not tell an unknown name from a real one', async (t) => {
+  // Issue 7: unknown names all cost the most common cost, so users with another cost (htpasswd -B
+  // is 5, `registry user add` 10) were told apart by being faster. Here one user has cost 4 and
+  // two have cost 9 (32 times slower): unknown names must take one of the two times, as often as
+  // real users do, and each name the same time on every try.
+  const lines = [
+    await htpasswdLine(['-B', '-C', '4'], 'fast', 'fast pw'),
+    await htpasswdLine(['-B', '-C', '9'], 'slow1', 'slow1 pw'),
+    await htpasswdLine(['-B', '-C', '9'], 'slow2', 'slow2 pw'),
+  ];
+  const authenticator = await open(t, { path: await fileWith(t, lines) });
+  const time = async (user: string): Promise<number> => {
+    const started = performance.now();
+    t.false((await authenticator.authenticate(user, 'wrong password', freshAddress())).ok);
+    return performance.now() - started;
+  };
+  const median = async (user: string): Promise<number> => {
+    const times = [await time(user), await time(user), await time(user)].sort((a, b) => a - b);
+    return times[1]!;
+  };
+  const fast = await median('fast');
+  const slow = await median('slow1');
+  t.true(slow > fast * 8, `cost 9 ${slow.toFixed(1)} ms vs cost 4 ${fast.toFixed(1)} ms`);
+  const threshold = Math.sqrt(fast * slow);
+  const names = Array.from({ length: 24 }, (_, i) => `ghost-${i}`);
+  const fastNames: string[] = [];
+  for (const name of names) if ((await median(name)) < threshold) fastNames.push(name);
+  // 1 in 3 real users is fast; 24 unknown names all slow (or all fast) would happen by chance
+  // with a probability of about 1e-4.
+  t.true(fastNames.length > 0 && fastNames.length < names.length, `${fastNames.length} of ${names.length} unknown names were fast`);
+  // The same name keeps its cost.
+  for (const name of fastNames.slice(0, 3)) t.true((await median(name)) < threshold, name);
+});
+
 test('a password line changed by hand (same size, same second) is still picked up', async (t) => {
   // Two bcrypt hashes of the same cost have the same length: only the content differs.
   const first = await htpasswdLine(['-B', '-C', '4'], 'alice', 'first pw');
