@@ -8,6 +8,7 @@ import { accessLog } from './middleware/access-log.js';
 import { basicAuth } from './middleware/auth.js';
 import { errorBoundary } from './middleware/error-boundary.js';
 import { forwardedHeaders } from './middleware/forwarded.js';
+import { hostHeader } from './middleware/host-header.js';
 import { proxyToStorage } from './middleware/proxy.js';
 import { requestId } from './middleware/request-id.js';
 import { responseHeaders } from './middleware/response-headers.js';
@@ -40,6 +41,7 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
   app.use(forwardedHeaders(compileTrust(config.http.trustedproxies), externalBase));
   app.use(requestId());
   app.use(responseHeaders(config.http.headers));
+  app.use(hostHeader());
   app.use(errorBoundary(logger));
   app.use(routes());
   const htpasswd = config.auth?.htpasswd;
