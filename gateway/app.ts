@@ -9,6 +9,7 @@ import { basicAuth } from './middleware/auth.js';
 import { errorBoundary } from './middleware/error-boundary.js';
 import { forwardedHeaders } from './middleware/forwarded.js';
 import { hostHeader } from './middleware/host-header.js';
+import { manifestSizeLimit } from './middleware/manifest-size.js';
 import { proxyToStorage } from './middleware/proxy.js';
 import { requestId } from './middleware/request-id.js';
 import { responseHeaders } from './middleware/response-headers.js';
@@ -50,6 +51,7 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
     if (!authenticator) throw new Error('auth.htpasswd is configured but no authenticator was given');
     app.use(basicAuth(authenticator, htpasswd.realm, logger));
   }
+  app.use(manifestSizeLimit());
   app.use(
     proxyToStorage({
       upstream,
