@@ -14,7 +14,7 @@ let stack: Stack;
 
 test.before(async () => {
   stack = await startStack({
-    users: { alice: alice.password, bob: 'other-pass', [unicodeUser.user]: unicodeUser.password, [percentUser.user]: percentUser.password },
+    users: { alice: alice.password, bob: 'other-pass', carol: 'carol pw', [unicodeUser.user]: unicodeUser.password, [percentUser.user]: percentUser.password },
     config: { http: { headers: { 'X-Content-Type-Options': ['nosniff'] } } },
   });
 });
@@ -188,4 +188,17 @@ test('user names with any characters authenticate and reach storage unchanged', 
     const seen = stack.storageLogs.lines().find((l) => l.msg === 'request' && l.reqId === requestId);
     t.is(seen?.user, who.user);
   }
+});
+
+test('from a throttled address, the right password of a user with a session is throttled like the guesses', async (t) => {
+  // Issue 7: the credential cache was asked before the throttle, so the right guess got 200.
+  const carol = { user: 'carol', password: 'carol pw' };
+  const v2 = `${stack.gatewayUrl}/v2/`;
+  t.is((await request(v2, { basicAuth: carol, localAddress: '127.0.0.32' })).status, 200, 'carol has a session');
+  const guesser = '127.0.0.31';
+  const statuses: number[] = [];
+  for (let i = 0; i < 10; i++) statuses.push((await request(v2, { basicAuth: { user: 'carol', password: `guess ${i}` }, localAddress: guesser })).status);
+  t.deepEqual(statuses, Array<number>(10).fill(401));
+  t.is((await request(v2, { basicAuth: carol, localAddress: guesser })).status, 429);
+  t.is((await request(v2, { basicAuth: carol, localAddress: '127.0.0.32' })).status, 200, 'carol keeps working from her address');
 });
