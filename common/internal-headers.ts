@@ -3,6 +3,24 @@
 // (loopback/unix socket, or the internal token when it listens on a network).
 export const INTERNAL_TOKEN_HEADER = 'x-registry-internal-token';
 export const INTERNAL_USER_HEADER = 'x-registry-user';
+
+/**
+ * The user name as it goes into INTERNAL_USER_HEADER: percent-encoded (UTF-8), because a header
+ * value carries only bytes up to 0xFF and Node refuses anything else (ERR_INVALID_CHAR), while an
+ * htpasswd user name may hold any character.
+ */
+export function encodeUserHeader(user: string): string {
+  return encodeURIComponent(user);
+}
+
+/** The user name back out of INTERNAL_USER_HEADER; a value that does not decode is kept as it came. */
+export function decodeUserHeader(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
 export const REQUEST_ID_HEADER = 'x-request-id';
 /** External scheme and host the client used, so storage builds correct absolute `Location`s. */
 export const EXTERNAL_PROTO_HEADER = 'x-forwarded-proto';

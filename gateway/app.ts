@@ -10,6 +10,8 @@ import { accessLog } from './middleware/access-log.js';
 import { basicAuth } from './middleware/auth.js';
 import { errorBoundary } from './middleware/error-boundary.js';
 import { forwardedHeaders } from './middleware/forwarded.js';
+import { hostHeader } from './middleware/host-header.js';
+import { manifestSizeLimit } from './middleware/manifest-size.js';
 import { proxyToStorage } from './middleware/proxy.js';
 import { requestId } from './middleware/request-id.js';
 import { responseHeaders } from './middleware/response-headers.js';
@@ -43,6 +45,7 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
   app.use(requestId());
   app.use(apiVersionHeader);
   app.use(responseHeaders(config.http.headers));
+  app.use(hostHeader());
   app.use(errorBoundary(logger));
   app.use(routes());
   const htpasswd = config.auth?.htpasswd;
@@ -51,6 +54,7 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
     if (!authenticator) throw new Error('auth.htpasswd is configured but no authenticator was given');
     app.use(basicAuth(authenticator, htpasswd.realm, logger));
   }
+  app.use(manifestSizeLimit());
   const internalToken = config.storageservice.token ?? config.http.secret;
   app.use(
     proxyToStorage({

@@ -1,6 +1,7 @@
 // Who the client really is and which scheme/host it used, believing forwarded headers
-// (RFC 7239 `Forwarded`, `X-Forwarded-For/-Proto/-Host`, `X-Real-IP`) only when they come
-// from a trusted proxy, hop by hop from the connection outwards (as proxy-addr does).
+// (`X-Forwarded-For/-Proto/-Host`, `X-Real-IP`, RFC 7239 `Forwarded`) only when they come from a
+// trusted proxy, hop by hop from the connection outwards, stopping at the first address that is
+// not a trusted proxy (as proxy-addr does): whatever lies beyond it was written by the client.
 import { isIP } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
 import parseForwarded from 'forwarded-parse';
@@ -62,14 +63,23 @@ export function resolveClient(conn: ConnectionFacts, trust: TrustFunction, exter
 }
 
 /**
- * The hops the proxies reported, client first. RFC 7239 `Forwarded` wins when present and valid:
- * each element carries its own for/proto/host. Otherwise X-Forwarded-For (or X-Real-IP); the
- * first X-Forwarded-Proto/-Host value (as Express and Koa read them) goes with the nearest hop,
- * since the trusted peer set or passed it, whatever the client put in X-Forwarded-For.
+ * The hops the proxies reported, client first, from the header a proxy in front of us writes:
+ * X-Forwarded-For (nginx's $proxy_add_x_forwarded_for, HAProxy, Traefik, Envoy, load balancers;
+ * the only one proxy-addr, Express and Koa read), else X-Real-IP. RFC 7239 `Forwarded` is read
+ * only when there is neither: a proxy that writes X-Forwarded-For passes a client's own
+ * `Forwarded` on untouched, and preferring it let any client choose its address (issue 7).
+ * A proxy that writes only `Forwarded` must drop the client's X-Forwarded-For and X-Real-IP.
+ * X-Forwarded-Proto/-Host go with the nearest hop; their last value is what the nearest proxy
+ * wrote (a proxy that appends puts its value last; one that sets leaves only its own).
  */
 function forwardedHops(headers: IncomingHttpHeaders): Hop[] {
+  const fors = listValues(headers['x-forwarded-for']);
+  if (fors.length === 0) {
+    const realIp = firstValue(headers['x-real-ip'])?.trim();
+    if (realIp) fors.push(realIp);
+  }
   const forwarded = firstValue(headers.forwarded);
-  if (forwarded) {
+  if (fors.length === 0 && forwarded) {
     try {
       return parseForwarded(forwarded).map((element) => ({
         for: element.for,
@@ -80,13 +90,8 @@ function forwardedHops(headers: IncomingHttpHeaders): Hop[] {
       // A malformed Forwarded header is ignored as a whole.
     }
   }
-  const fors = listValues(headers['x-forwarded-for']);
-  if (fors.length === 0) {
-    const realIp = firstValue(headers['x-real-ip'])?.trim();
-    if (realIp) fors.push(realIp);
-  }
-  const proto = listValues(headers['x-forwarded-proto'])[0];
-  const host = listValues(headers['x-forwarded-host'])[0];
+  const proto = listValues(headers['x-forwarded-proto']).at(-1);
+  const host = listValues(headers['x-forwarded-host']).at(-1);
   if (fors.length === 0) return proto || host ? [{ proto, host }] : [];
   return fors.map((value, index) => (index === fors.length - 1 ? { for: value, proto, host } : { for: value }));
 }

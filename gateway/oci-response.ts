@@ -1,5 +1,6 @@
 // Errors the gateway answers itself (auth, routing, storage unreachable), written like storage's.
-import { respondWithRegistryError } from '../common/error-response.js';
+import type { ServerResponse } from 'node:http';
+import { respondWithRegistryError, writeRegistryError } from '../common/error-response.js';
 import { RegistryError, type ErrorCode } from '../common/errors.js';
 import type { GatewayContext } from './state.js';
 
@@ -11,6 +12,15 @@ export interface OciErrorOptions {
   headers?: Record<string, string>;
 }
 
+function registryError(code: ErrorCode, options: OciErrorOptions): RegistryError {
+  return new RegistryError(code, options.message, options.detail, { status: options.status, headers: options.headers });
+}
+
 export function respondWithError(ctx: GatewayContext, code: ErrorCode, options: OciErrorOptions = {}): void {
-  respondWithRegistryError(ctx, new RegistryError(code, options.message, options.detail, { status: options.status, headers: options.headers }));
+  respondWithRegistryError(ctx, registryError(code, options));
+}
+
+/** For a proxied exchange Koa no longer writes (see proxy.ts): the same answer, straight to `res`. */
+export function writeRawError(res: ServerResponse, code: ErrorCode, options: OciErrorOptions & { closeConnection?: boolean } = {}): number {
+  return writeRegistryError(res, registryError(code, options), { closeConnection: options.closeConnection });
 }

@@ -5,6 +5,8 @@
 // an attacker who reads the process memory could test guesses against offline once the process
 // (and its key) is gone. Only successes are cached; entries expire after a fixed time (not renewed
 // by use), the cache is bounded, and the owner clears it whenever the htpasswd file changes.
+// A hit skips the hash check only: the login throttle is still asked first (LoginThrottle's
+// admitVerified), so the cache never answers a guess from an address that is guessing at that user.
 import { createHmac, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 

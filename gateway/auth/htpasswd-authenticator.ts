@@ -1,7 +1,7 @@
 // The gateway's Authenticator over an htpasswd file: follows the file, verifies passwords in every
 // htpasswd format, caches successes, shares identical verifications in flight, throttles guessing,
 // and makes an unknown user cost as much as a wrong password.
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/logger.js';
 import type { AuthResult, Authenticator } from './authenticator.js';
 import { CredentialCache, type CredentialCacheOptions } from './credential-cache.js';
@@ -48,31 +48,61 @@ interface UserMap {
   users: Map<string, HtpasswdEntry>;
   /** Bumped on every reload: results of verifications started before it are not cached. */
   generation: number;
+  /** Key that picks an unknown name's dummy hash: a hash of the file's content (see dummyFor). */
+  dummyKey: Buffer;
 }
 
 /**
- * A hash of a random password with the work factor most users in the file have, so that checking
- * an unknown user takes as long as checking a typical user's wrong password.
+ * What an unknown user is checked against: a dummy hash for each work factor in use (bcrypt cost,
+ * SHA-crypt rounds, format), weighted by how many users have it.
  */
-async function dummyHashFor(users: Map<string, HtpasswdEntry>): Promise<StoredHash> {
+interface DummyHashes {
+  classes: Array<{ users: number; hash: StoredHash }>;
+  users: number;
+  /** Picks the class for a name; derived from the file's content (see dummyFor). */
+  key: Buffer;
+}
+
+/**
+ * Hashes of a random password, one per work factor the file's users have. With mixed costs
+ * (`htpasswd -B` is 5, `registry user add` 10), one dummy hash at any single cost gives unknown
+ * names a time that some real users do not have, and timing tells those users apart.
+ */
+async function dummyHashesFor({ users, dummyKey }: UserMap): Promise<DummyHashes> {
   const password = randomBytes(24).toString('base64');
-  const counts = new Map<string, { count: number; example: HtpasswdEntry }>();
+  const byFactor = new Map<string, { users: number; example: HtpasswdEntry }>();
   for (const entry of users.values()) {
     const workFactor = hashWorkFactor(entry.hash, entry.format);
-    const seen = counts.get(workFactor);
-    if (seen) seen.count++;
-    else counts.set(workFactor, { count: 1, example: entry });
+    const seen = byFactor.get(workFactor);
+    if (seen) seen.users++;
+    else byFactor.set(workFactor, { users: 1, example: entry });
   }
-  let typical: HtpasswdEntry | undefined;
-  let typicalCount = 0;
-  for (const { count, example } of counts.values()) {
-    if (count > typicalCount) {
-      typical = example;
-      typicalCount = count;
-    }
+  const classes: DummyHashes['classes'] = [];
+  for (const { users: count, example } of byFactor.values()) {
+    classes.push({ users: count, hash: { hash: await hashLike(password, example.hash, example.format), format: example.format } });
   }
-  if (!typical) return { hash: await hashPassword(password, 'bcrypt', 10), format: 'bcrypt' };
-  return { hash: await hashLike(password, typical.hash, typical.format), format: typical.format };
+  if (classes.length === 0) classes.push({ users: 1, hash: { hash: await hashPassword(password, 'bcrypt', 10), format: 'bcrypt' } });
+  return { classes, users: classes.reduce((sum, c) => sum + c.users, 0), key: dummyKey };
+}
+
+/**
+ * The dummy hash an unknown name is checked against. Each name gets one work factor, for good,
+ * picked in proportion to the users that have it: an unknown name then behaves like a real user
+ * (the same time on every try, at a cost real users have, as often as they have it), so timing
+ * does not tell whether a name exists. Random per attempt would not do: the time of a real user
+ * does not vary, so a name whose time does is unknown. The pick is an HMAC under a key derived
+ * from the file's content, which an attacker cannot read, and which every gateway replica and
+ * restart shares: a name does not change cost between them, as a per-process key would make it.
+ * It changes when the file does, as the costs of real users can.
+ */
+function dummyFor(dummies: DummyHashes, user: string): StoredHash {
+  const digest = createHmac('sha256', dummies.key).update(user, 'utf8').digest();
+  let pick = digest.readUIntBE(0, 6) % dummies.users;
+  for (const { users, hash } of dummies.classes) {
+    if (pick < users) return hash;
+    pick -= users;
+  }
+  return dummies.classes[0]!.hash;
 }
 
 export async function createHtpasswdAuthenticator(options: HtpasswdAuthenticatorOptions): Promise<HtpasswdAuthenticator> {
@@ -92,17 +122,18 @@ export async function createHtpasswdAuthenticator(options: HtpasswdAuthenticator
       else logger.warn(fields, `htpasswd: ${problem.message}`);
     }
     if (entries.size === 0) logger.warn({ path }, 'htpasswd: the file has no usable user: every login will fail');
-    return { users: entries, generation };
+    const dummyKey = createHash('sha256').update('htpasswd unknown-user cost\0').update(text, 'utf8').digest();
+    return { users: entries, generation, dummyKey };
   }
 
   let watched: WatchedFile;
   let current: UserMap;
-  let dummy: StoredHash | undefined;
+  let dummies: DummyHashes | undefined;
 
   function refreshDummyHash(forMap: UserMap): void {
-    dummyHashFor(forMap.users).then(
+    dummyHashesFor(forMap).then(
       (next) => {
-        if (current === forMap) dummy = next;
+        if (current === forMap) dummies = next;
       },
       (error: unknown) => logger.error({ err: error, path }, 'htpasswd: could not compute the hash unknown users are checked against'),
     );
@@ -135,9 +166,9 @@ export async function createHtpasswdAuthenticator(options: HtpasswdAuthenticator
   current = load(watched.text, 0);
   const initial = current;
   try {
-    const initialDummy = await dummyHashFor(initial.users);
+    const initialDummies = await dummyHashesFor(initial);
     // A reload during the wait may already have installed the dummy hash for the newer map.
-    if (current === initial || dummy === undefined) dummy = initialDummy;
+    if (current === initial || dummies === undefined) dummies = initialDummies;
   } catch (error) {
     await watched.close();
     throw error;
@@ -148,7 +179,10 @@ export async function createHtpasswdAuthenticator(options: HtpasswdAuthenticator
     const entry = map.users.get(user);
     stats.hashVerifications++;
     if (!entry) {
-      if (dummy) await verifyPassword(password, dummy.hash, dummy.format);
+      if (dummies) {
+        const dummy = dummyFor(dummies, user);
+        await verifyPassword(password, dummy.hash, dummy.format);
+      }
       return false;
     }
     return verifyPassword(password, entry.hash, entry.format);
@@ -158,13 +192,18 @@ export async function createHtpasswdAuthenticator(options: HtpasswdAuthenticator
     async authenticate(user: string, password: string, clientAddress: string): Promise<AuthResult> {
       await watched.refreshIfStale();
       const key = cache.keyOf(user, password);
-      // Credentials verified recently pass even while their address or user is throttled, and
-      // leave the failure counters alone. A guesser sharing the address (NAT, the same CI host)
-      // or the user name must not lock the real user out; the price is that a guess equal to a
-      // password in use right now is answered 200 at request speed instead of 10 per minute.
-      // Guesses of any other password, and every password of users without an active session,
-      // stay throttled without a hash check.
+      // The throttle comes first, for cached credentials too (see login-throttle.ts for the rule
+      // and why): a verified password skips the hash check, never the throttle of an address that
+      // is guessing at this user, or a throttled address could test guesses against the cache at
+      // request speed. It skips the throttle of an address guessing at other users, so people
+      // with a session behind a shared address (NAT, one CI host) keep working.
       if (cache.isVerified(key)) {
+        const passage = throttle.admitVerified(clientAddress, user);
+        if (passage.throttled) {
+          stats.throttled++;
+          logger.debug({ clientAddress, scope: passage.scope }, 'htpasswd: login attempt throttled');
+          return { ok: false, reason: 'throttled', retryAfterSeconds: passage.retryAfterSeconds };
+        }
         stats.cacheHits++;
         return { ok: true, user };
       }

@@ -20,6 +20,7 @@ import {
   INTERNAL_TOKEN_HEADER,
   INTERNAL_USER_HEADER,
   REQUEST_ID_HEADER,
+  encodeUserHeader,
 } from '../../common/internal-headers.js';
 import { handedOffFile, sendHandedOffFile, wantsFileHandoff, type FileHandoff } from '../file-handoff.js';
 import type { GatewayContext, GatewayMiddleware } from '../state.js';
@@ -135,7 +136,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
       'x-forwarded-for': ctx.state.clientAddress,
       [REQUEST_ID_HEADER]: ctx.state.requestId,
     };
-    if (ctx.state.user !== undefined) headers[INTERNAL_USER_HEADER] = ctx.state.user;
+    if (ctx.state.user !== undefined) headers[INTERNAL_USER_HEADER] = encodeUserHeader(ctx.state.user);
     if (options.internalToken) headers[INTERNAL_TOKEN_HEADER] = options.internalToken;
     const handoff =
       options.fileHandoff && wantsFileHandoff(ctx.method, ctx.path) && (await options.fileHandoff.available())

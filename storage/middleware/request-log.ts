@@ -2,7 +2,7 @@
 // log already has them), tagged with the request id the gateway generated.
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
-import { INTERNAL_USER_HEADER, REQUEST_ID_HEADER } from '../../common/internal-headers.js';
+import { INTERNAL_USER_HEADER, REQUEST_ID_HEADER, decodeUserHeader } from '../../common/internal-headers.js';
 import type { Logger } from '../../common/logger.js';
 import { READ_METHODS } from '../../common/v2-routes.js';
 
@@ -21,7 +21,7 @@ export function requestLog(logger: Logger) {
             method: ctx.method,
             path: ctx.path,
             status: ctx.status,
-            user: ctx.get(INTERNAL_USER_HEADER) || undefined,
+            user: ctx.get(INTERNAL_USER_HEADER) ? decodeUserHeader(ctx.get(INTERNAL_USER_HEADER)) : undefined,
             ms: Number(process.hrtime.bigint() - started) / 1e6,
           },
           'request',

@@ -7,11 +7,14 @@ import { request } from './helpers/http-client.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const alice = { user: 'alice', password: 's3cret' };
+// Characters above U+00FF cannot go into an HTTP header as they are; `%` must survive the encoding.
+const unicodeUser = { user: 'zoë-名前-🐳', password: 'unicode pw' };
+const percentUser = { user: 'ops%2Fadmin', password: 'percent pw' };
 let stack: Stack;
 
 test.before(async () => {
   stack = await startStack({
-    users: { alice: alice.password, bob: 'other-pass' },
+    users: { alice: alice.password, bob: 'other-pass', carol: 'carol pw', [unicodeUser.user]: unicodeUser.password, [percentUser.user]: percentUser.password },
     config: { http: { headers: { 'X-Content-Type-Options': ['nosniff'] } } },
   });
 });
@@ -168,4 +171,34 @@ test('a client-sent x-registry-user never reaches storage: storage sees the auth
   t.truthy(seen, 'storage logged the request under the gateway\'s request id');
   t.is(seen!.user, 'alice');
   t.false(stack.storageLogs.raw().includes('"admin"'));
+});
+
+test('user names with any characters authenticate and reach storage unchanged', async (t) => {
+  // Issue 7: a name above U+00FF authenticated, then every request reset (ERR_INVALID_CHAR on
+  // the internal user header).
+  for (const who of [unicodeUser, percentUser]) {
+    const res = await request(`${stack.gatewayUrl}/v2/probe/unicode-user/blobs/uploads/`, {
+      method: 'POST',
+      basicAuth: who,
+      headers: { 'content-length': '0' },
+    });
+    t.is(res.status, 202);
+    const requestId = String(res.headers['x-request-id']);
+    t.like(stack.gatewayLogs.lines().find((l) => l.msg === 'request' && l.requestId === requestId), { user: who.user, status: 202 });
+    const seen = stack.storageLogs.lines().find((l) => l.msg === 'request' && l.reqId === requestId);
+    t.is(seen?.user, who.user);
+  }
+});
+
+test('from a throttled address, the right password of a user with a session is throttled like the guesses', async (t) => {
+  // Issue 7: the credential cache was asked before the throttle, so the right guess got 200.
+  const carol = { user: 'carol', password: 'carol pw' };
+  const v2 = `${stack.gatewayUrl}/v2/`;
+  t.is((await request(v2, { basicAuth: carol, localAddress: '127.0.0.32' })).status, 200, 'carol has a session');
+  const guesser = '127.0.0.31';
+  const statuses: number[] = [];
+  for (let i = 0; i < 10; i++) statuses.push((await request(v2, { basicAuth: { user: 'carol', password: `guess ${i}` }, localAddress: guesser })).status);
+  t.deepEqual(statuses, Array<number>(10).fill(401));
+  t.is((await request(v2, { basicAuth: carol, localAddress: guesser })).status, 429);
+  t.is((await request(v2, { basicAuth: carol, localAddress: '127.0.0.32' })).status, 200, 'carol keeps working from her address');
 });

@@ -74,9 +74,33 @@ test('RFC 7239 Forwarded: for, proto and host, IPv6 with port, obfuscated identi
     compileTrust(['10.0.0.0/8']),
   );
   t.deepEqual([chain.address, chain.proto, chain.host], ['198.51.100.1', 'https', 'outer.example']);
-  // Forwarded wins over X-Forwarded-*; a malformed Forwarded falls back to them.
-  t.is(resolveClient(conn({ forwarded: 'for=192.0.2.62', 'x-forwarded-for': '192.0.2.63' }), trust).address, '192.0.2.62');
-  t.is(resolveClient(conn({ forwarded: 'for=;;;==', 'x-forwarded-for': '192.0.2.63' }), trust).address, '192.0.2.63');
+  // A malformed Forwarded says nothing.
+  t.is(resolveClient(conn({ forwarded: 'for=;;;==', 'x-real-ip': '192.0.2.63' }), trust).address, '192.0.2.63');
+  t.is(resolveClient(conn({ forwarded: 'for=;;;==' }), trust).address, '10.0.0.1');
+});
+
+test('a client\'s own Forwarded, passed on by a proxy that writes X-Forwarded-For, is not believed', (t) => {
+  // nginx-compat/registry.conf before issue 7: nginx appends to X-Forwarded-For, sets X-Real-IP,
+  // and passes the client's Forwarded through untouched.
+  const trust = compileTrust(['10.0.0.1']);
+  const spoofed = conn({
+    forwarded: 'for=192.0.2.99;proto=https;host=evil.example',
+    'x-forwarded-for': '198.51.100.7',
+    'x-real-ip': '198.51.100.7',
+    'x-forwarded-proto': 'http',
+  });
+  t.deepEqual(resolveClient(spoofed, trust), { address: '198.51.100.7', peerTrusted: true, proto: 'http', host: 'registry.internal:5000' });
+  // The same with only X-Real-IP written by the proxy.
+  t.is(resolveClient(conn({ forwarded: 'for=192.0.2.99', 'x-real-ip': '198.51.100.8' }), trust).address, '198.51.100.8');
+});
+
+test('X-Forwarded-Proto/-Host: the nearest proxy\'s value (the last one) is believed, not the client\'s first', (t) => {
+  const trust = compileTrust(['10.0.0.1']);
+  const info = resolveClient(
+    conn({ 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https, http', 'x-forwarded-host': 'evil.example, registry.example.com' }),
+    trust,
+  );
+  t.deepEqual([info.proto, info.host], ['http', 'registry.example.com']);
 });
 
 test('odd values are not believed: non-http schemes, hosts with spaces or paths, IPv4-mapped peers are normalised', (t) => {

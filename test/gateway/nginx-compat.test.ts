@@ -3,6 +3,8 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,5 +96,77 @@ test('skopeo copies an image into the registry through nginx and back out unchan
     t.regex(String((refused as { stderr?: string }).stderr), /unauthorized|authentication required/i);
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+});
+
+test('password guessing through nginx is throttled even when the client sends its own Forwarded each time', async (t) => {
+  // Issue 7: nginx passed the client's Forwarded on and the gateway preferred it over the
+  // X-Forwarded-For nginx wrote, so a new `for=` per request was never throttled.
+  const client = '127.0.0.6';
+  const statuses: number[] = [];
+  for (let i = 1; i <= 12; i++) {
+    const res = await request(`${nginx.url}/v2/`, {
+      basicAuth: { user: 'alice', password: `guess ${i}` },
+      localAddress: client,
+      headers: { forwarded: `for=198.51.100.${i};proto=https;host=evil.example` },
+    });
+    statuses.push(res.status);
+  }
+  t.deepEqual(statuses.slice(0, 10), Array<number>(10).fill(401));
+  t.deepEqual(statuses.slice(10), [429, 429], statuses.join(' '));
+  // The access log names the real client, not an address the client chose.
+  const lines = stack.gatewayLogs.lines().filter((l) => l.msg === 'request' && l.path === '/v2/' && l.status === 429);
+  t.true(lines.length >= 2);
+  for (const line of lines) t.is(line.client, client);
+});
+
+test('a Location through nginx never carries a host the client put in X-Forwarded-Host or Forwarded', async (t) => {
+  const host = `docker-registry.home:${nginx.port}`;
+  const spoofs: Array<Record<string, string>> = [{ 'x-forwarded-host': 'evil.example' }, { forwarded: 'for=127.0.0.7;host=evil.example;proto=https' }];
+  for (const spoof of spoofs) {
+    const res = await request(`${nginx.url}/v2/probe/nginx-host/blobs/uploads/`, {
+      method: 'POST',
+      basicAuth: alice,
+      localAddress: '127.0.0.7',
+      headers: { host, 'content-length': '0', ...spoof },
+    });
+    t.is(res.status, 202);
+    t.true(String(res.headers.location).startsWith(`http://${host}/v2/probe/nginx-host/blobs/uploads/`), String(res.headers.location));
+  }
+});
+
+test('registry.conf passes on none of the forwarded headers a client sent (only its own)', async (t) => {
+  // nginx with the same site in front of a server that records what arrives.
+  const seen: http.IncomingHttpHeaders[] = [];
+  const echo = http.createServer((req, res) => {
+    seen.push(req.headers);
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  const front = await startNginx((echo.address() as AddressInfo).port);
+  try {
+    const res = await request(`${front.url}/v2/`, {
+      localAddress: '127.0.0.8',
+      headers: {
+        forwarded: 'for=192.0.2.1;host=evil.example;proto=https',
+        'x-forwarded-for': '192.0.2.2',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+        'x-real-ip': '192.0.2.3',
+        'x-request-id': 'client-chosen',
+      },
+    });
+    t.is(res.status, 200);
+    const headers = seen.at(-1)!;
+    t.is(headers.forwarded, undefined);
+    t.is(headers['x-forwarded-host'], undefined);
+    t.is(headers['x-real-ip'], '127.0.0.8');
+    t.is(headers['x-forwarded-proto'], 'http');
+    t.not(headers['x-request-id'], 'client-chosen');
+    // $proxy_add_x_forwarded_for appends: the gateway reads it from the right.
+    t.is(headers['x-forwarded-for'], '192.0.2.2, 127.0.0.8');
+  } finally {
+    await front.stop();
+    await new Promise((resolve) => echo.close(resolve));
   }
 });

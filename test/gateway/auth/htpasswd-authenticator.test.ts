@@ -273,6 +273,40 @@ test.serial('an unknown user costs about as much as a wrong password', async (t)
   t.is(authenticator.stats().hashVerifications, 14);
 });
 
+test.serial('with mixed bcrypt costs, timing does not tell an unknown name from a real one', async (t) => {
+  // Issue 7: unknown names all cost the most common cost, so users with another cost (htpasswd -B
+  // is 5, `registry user add` 10) were told apart by being faster. Here one user has cost 4 and
+  // two have cost 9 (32 times slower): unknown names must take one of the two times, as often as
+  // real users do, and each name the same time on every try.
+  const lines = [
+    await htpasswdLine(['-B', '-C', '4'], 'fast', 'fast pw'),
+    await htpasswdLine(['-B', '-C', '9'], 'slow1', 'slow1 pw'),
+    await htpasswdLine(['-B', '-C', '9'], 'slow2', 'slow2 pw'),
+  ];
+  const authenticator = await open(t, { path: await fileWith(t, lines) });
+  const time = async (user: string): Promise<number> => {
+    const started = performance.now();
+    t.false((await authenticator.authenticate(user, 'wrong password', freshAddress())).ok);
+    return performance.now() - started;
+  };
+  const median = async (user: string): Promise<number> => {
+    const times = [await time(user), await time(user), await time(user)].sort((a, b) => a - b);
+    return times[1]!;
+  };
+  const fast = await median('fast');
+  const slow = await median('slow1');
+  t.true(slow > fast * 8, `cost 9 ${slow.toFixed(1)} ms vs cost 4 ${fast.toFixed(1)} ms`);
+  const threshold = Math.sqrt(fast * slow);
+  const names = Array.from({ length: 24 }, (_, i) => `ghost-${i}`);
+  const fastNames: string[] = [];
+  for (const name of names) if ((await median(name)) < threshold) fastNames.push(name);
+  // 1 in 3 real users is fast; 24 unknown names all slow (or all fast) would happen by chance
+  // with a probability of about 1e-4.
+  t.true(fastNames.length > 0 && fastNames.length < names.length, `${fastNames.length} of ${names.length} unknown names were fast`);
+  // The same name keeps its cost.
+  for (const name of fastNames.slice(0, 3)) t.true((await median(name)) < threshold, name);
+});
+
 test('a password line changed by hand (same size, same second) is still picked up', async (t) => {
   // Two bcrypt hashes of the same cost have the same length: only the content differs.
   const first = await htpasswdLine(['-B', '-C', '4'], 'alice', 'first pw');
@@ -287,15 +321,52 @@ test('a password line changed by hand (same size, same second) is still picked u
   t.is(await readFile(path, 'utf8'), `${second}\n`);
 });
 
-test('a user with an active session keeps working while a guesser on the same address and name is throttled', async (t) => {
+test('a throttled address cannot test guesses against a logged-in user\'s cached password', async (t) => {
+  // Issue 7: the cache was asked before the throttle, so from a throttled address every guess got
+  // 429 except the right one, answered 200 at request speed while alice had a session.
   const path = await fileWith(t, [await htpasswdLine(['-B', '-C', '4'], 'alice', 'alice pw')]);
-  const authenticator = await open(t, { path, throttle: { maxFailuresPerAddress: 3, maxFailuresPerUser: 3, windowMs: 60_000 } });
+  const authenticator = await open(t, { path, throttle: { maxFailuresPerAddress: 3, maxFailuresPerUser: 100, windowMs: 60_000 } });
+  t.deepEqual(await authenticator.authenticate('alice', 'alice pw', '203.0.113.70'), { ok: true, user: 'alice' });
+  const attacker = '198.51.100.70';
+  for (let i = 0; i < 3; i++) t.like(await authenticator.authenticate('alice', `guess${i}`, attacker), { reason: 'invalid' });
+  const checksBefore = authenticator.stats().hashVerifications;
+  const guesses = Array.from({ length: 200 }, (_, i) => (i === 137 ? 'alice pw' : `guess${i + 3}`));
+  const results = [];
+  for (const guess of guesses) results.push(await authenticator.authenticate('alice', guess, attacker));
+  t.is(results.filter((result) => result.ok).length, 0, 'the right guess is throttled like the others');
+  t.true(results.every((result) => !result.ok && result.reason === 'throttled'));
+  t.is(authenticator.stats().hashVerifications, checksBefore, 'and nothing was hashed');
+  // alice herself, from her own address, keeps her session.
+  t.deepEqual(await authenticator.authenticate('alice', 'alice pw', '203.0.113.70'), { ok: true, user: 'alice' });
+});
+
+test('on a shared address, other users\' sessions keep working while a guesser there is throttled; the guessed user\'s is throttled too', async (t) => {
+  const lines = await Promise.all(['alice', 'bob'].map((user) => htpasswdLine(['-B', '-C', '4'], user, `${user} pw`)));
+  const authenticator = await open(t, { path: await fileWith(t, lines), throttle: { maxFailuresPerAddress: 3, maxFailuresPerUser: 3, windowMs: 60_000 } });
   const shared = '198.51.100.40';
   t.deepEqual(await authenticator.authenticate('alice', 'alice pw', shared), { ok: true, user: 'alice' });
+  t.deepEqual(await authenticator.authenticate('bob', 'bob pw', shared), { ok: true, user: 'bob' });
   for (let i = 0; i < 3; i++) await authenticator.authenticate('alice', `guess${i}`, shared);
   const checksBefore = authenticator.stats().hashVerifications;
   t.like(await authenticator.authenticate('alice', 'guess3', shared), { ok: false, reason: 'throttled' });
-  t.deepEqual(await authenticator.authenticate('alice', 'alice pw', shared), { ok: true, user: 'alice' });
-  t.like(await authenticator.authenticate('alice', 'guess4', shared), { ok: false, reason: 'throttled' }, 'the session does not reset the counters');
-  t.is(authenticator.stats().hashVerifications, checksBefore, 'neither the guesses nor the session cost a hash check');
+  // bob was not guessed at from here: his session passes (no hash check).
+  t.deepEqual(await authenticator.authenticate('bob', 'bob pw', shared), { ok: true, user: 'bob' });
+  // alice's right password from the guessing address is indistinguishable from a right guess.
+  t.like(await authenticator.authenticate('alice', 'alice pw', shared), { ok: false, reason: 'throttled' });
+  // A guess at bob costs the address bob's pass too: one test per user per window, no more.
+  t.like(await authenticator.authenticate('bob', 'bob guess', shared), { ok: false, reason: 'throttled' });
+  t.like(await authenticator.authenticate('bob', 'bob pw', shared), { ok: false, reason: 'throttled' });
+  t.is(authenticator.stats().hashVerifications, checksBefore, 'neither the guesses nor the sessions cost a hash check');
+});
+
+test('a distributed guesser cannot test guesses against a cached password once the user is throttled', async (t) => {
+  const path = await fileWith(t, [await htpasswdLine(['-B', '-C', '4'], 'alice', 'alice pw')]);
+  const authenticator = await open(t, { path, throttle: { maxFailuresPerAddress: 5, maxFailuresPerUser: 3, windowMs: 60_000 } });
+  t.deepEqual(await authenticator.authenticate('alice', 'alice pw', '203.0.113.71'), { ok: true, user: 'alice' });
+  const botnet = ['198.51.100.81', '198.51.100.82', '198.51.100.83'];
+  for (const address of botnet) t.like(await authenticator.authenticate('alice', `guess from ${address}`, address), { reason: 'invalid' });
+  for (const address of botnet) {
+    t.like(await authenticator.authenticate('alice', 'alice pw', address), { ok: false, reason: 'throttled' });
+  }
+  t.deepEqual(await authenticator.authenticate('alice', 'alice pw', '203.0.113.71'), { ok: true, user: 'alice' });
 });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { throttleBucketOf } from '../../../gateway/auth/address-bucket.js';
-import { LoginThrottle, type LoginAdmission } from '../../../gateway/auth/login-throttle.js';
+import { LoginThrottle, MAX_GUESSED_USERS, type LoginAdmission } from '../../../gateway/auth/login-throttle.js';
 import { manualClock } from '../../helpers/clock.js';
 
 let attempts = 0;
@@ -113,4 +113,32 @@ test('IPv6 clients are counted per /64, IPv4-mapped ones as IPv4', (t) => {
   fail(throttle, '2001:db8:1:2::b', 'u');
   t.true(throttle.admit('2001:db8:1:2::c', 'u', freshKey()).throttled);
   t.false(throttle.admit('2001:db8:1:3::a', 'u', freshKey()).throttled);
+});
+
+test('a verified password passes a throttled address only for users the address is not guessing at', (t) => {
+  const throttle = new LoginThrottle({ maxFailuresPerAddress: 3, maxFailuresPerUser: 100 });
+  for (let i = 0; i < 3; i++) fail(throttle, '192.0.2.60', 'alice');
+  t.true(throttle.admit('192.0.2.60', 'bob', freshKey()).throttled, 'an unverified attempt for bob is throttled…');
+  t.like(throttle.admitVerified('192.0.2.60', 'carol'), { throttled: false });
+  t.like(throttle.admitVerified('192.0.2.60', 'alice'), { throttled: true, scope: 'address' });
+  t.like(throttle.admitVerified('192.0.2.60', 'bob'), { throttled: true }, '…and marks bob as guessed at');
+  t.like(throttle.admitVerified('192.0.2.61', 'alice'), { throttled: false });
+});
+
+test('an address that guesses at too many names counts as guessing at everyone', (t) => {
+  const throttle = new LoginThrottle({ maxFailuresPerAddress: 3, maxFailuresPerUser: 1000 });
+  for (let i = 0; i < 3; i++) fail(throttle, '192.0.2.62', `user${i}`);
+  for (let i = 3; i < MAX_GUESSED_USERS + 1; i++) throttle.admit('192.0.2.62', `user${i}`, freshKey());
+  t.like(throttle.admitVerified('192.0.2.62', 'someone-else'), { throttled: true });
+});
+
+test('a success clears the failures of its own user only', (t) => {
+  const throttle = new LoginThrottle({ maxFailuresPerAddress: 3 });
+  fail(throttle, '192.0.2.63', 'mallory-target');
+  fail(throttle, '192.0.2.63', 'mallory-target');
+  const success = throttle.admit('192.0.2.63', 'bob', freshKey());
+  if (success.throttled) return t.fail('throttled too early');
+  success.settle('success');
+  fail(throttle, '192.0.2.63', 'mallory-target');
+  t.true(throttle.admit('192.0.2.63', 'mallory-target', freshKey()).throttled);
 });

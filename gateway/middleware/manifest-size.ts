@@ -1,0 +1,86 @@
+// A manifest PUT over the size limit is answered 413 by the gateway, before storage sees it: from
+// Content-Length when there is one, else by counting the bytes as they stream to storage (never
+// buffering them). Past the limit, nothing more reaches storage, its request is abandoned (so
+// nothing is stored), and the client gets the 413.
+//
+// 413 with SIZE_INVALID, as storage answers its own limit: the OCI distribution spec says a
+// registry that limits manifest size SHOULD answer 413 Payload Too Large past it (and accept at
+// least 4 MiB); SIZE_INVALID is the spec's code for a body whose size is wrong. 400
+// MANIFEST_INVALID would tell a client the manifest is malformed, which it may not be.
+import type { IncomingMessage } from 'node:http';
+import { Transform } from 'node:stream';
+import { respondWithError, writeRawError } from '../oci-response.js';
+import type { GatewayContext, GatewayMiddleware } from '../state.js';
+
+/** storage/registry/manifest-parser.ts's MAX_MANIFEST_BYTES (a test checks they agree). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/**
+ * How much of a refused body is read and discarded so that the client, still sending, reads the
+ * 413 instead of a reset connection. Past it the connection is closed.
+ */
+const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
+
+const MANIFEST_PATH = /^\/v2\/.+\/manifests\/[^/]+$/;
+
+export function manifestSizeLimit(limit = MAX_MANIFEST_BYTES): GatewayMiddleware {
+  const message = `manifest exceeds ${limit} bytes`;
+  return async (ctx, next) => {
+    if (ctx.method !== 'PUT' || !MANIFEST_PATH.test(ctx.path)) return next();
+    const declared = ctx.req.headers['content-length'];
+    if (declared !== undefined) {
+      // Node itself holds the body to Content-Length.
+      if (Number(declared) <= limit) return next();
+      // Node reads and discards the unread body after the answer (keep-alive); too much of it is
+      // not worth reading.
+      if (Number(declared) > MAX_DRAINED_BYTES) ctx.set('Connection', 'close');
+      respondWithError(ctx, 'SIZE_INVALID', { status: 413, message });
+      return;
+    }
+    countOnTheWay(ctx, limit, message);
+    await next();
+  };
+}
+
+/**
+ * http-proxy pipes the request into its upstream request (`req.pipe(proxyReq)`): wrapping that
+ * one call puts a counter in between and hands it the upstream request to abandon, without the
+ * proxy middleware knowing.
+ */
+function countOnTheWay(ctx: GatewayContext, limit: number, message: string): void {
+  const req: IncomingMessage = ctx.req;
+  const res = ctx.res;
+  const pipe = req.pipe.bind(req);
+  req.pipe = <T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T => {
+    let seen = 0;
+    let refused = false;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        seen += chunk.length;
+        if (seen <= limit) return done(null, chunk);
+        if (!refused) {
+          refused = true;
+          refuse();
+        }
+        if (seen > MAX_DRAINED_BYTES) req.socket.destroy();
+        done(); // past the limit: read and dropped
+      },
+    });
+    const refuse = (): void => {
+      // Storage answered already (an early error): its answer stands, it just gets no more bytes.
+      if (res.headersSent) return;
+      ctx.state.bytesSent = writeRawError(res, 'SIZE_INVALID', { status: 413, message });
+      // Once the 413 is out, storage's request goes: it never sees the end of the body, so it
+      // stores nothing. (The proxy's failure handler leaves a finished response alone.)
+      res.once('close', () => destroy(destination));
+    };
+    pipe(counter).pipe(destination, options);
+    return destination;
+  };
+}
+
+/** The upstream request is a ClientRequest; the pipe signature only promises a WritableStream. */
+function destroy(stream: NodeJS.WritableStream): void {
+  const destroyable = stream as NodeJS.WritableStream & { destroy?: unknown };
+  if (typeof destroyable.destroy === 'function') (destroyable as { destroy(): void }).destroy();
+}
