@@ -2,4 +2,4 @@
 export { AccessPolicy, ANONYMOUS, decidingRule, describeDecision, type Decision, type RuleSummary, type Subject } from './access-policy.js';
 export { ACTIONS, ANY_USER, parsePolicyText, PolicyError, readPolicyDocument, type PolicyDocument, type RuleSpec } from './policy-document.js';
 export { compileRepositoryGlob, GlobProblem, type RepositoryGlob } from './repository-glob.js';
-export { openPolicySource, type PolicySource, type PolicySourceOptions } from './policy-source.js';
+export { describeAccessConfig, openPolicySource, readAccessPolicy, type PolicySource, type PolicySourceOptions } from './policy-source.js';

@@ -2,6 +2,7 @@
 // (auth/watched-file.ts: a content change applies to the next request; a broken or unreadable
 // file keeps the last good policy and logs why), or the policy inline in config.yml (fixed).
 // At start-up a broken policy is an error that names the line.
+import { readFile } from 'node:fs/promises';
 import type { AccessConfig } from '../../common/config/types.js';
 import type { Logger } from '../../common/logger.js';
 import { WatchedFile } from '../auth/watched-file.js';
@@ -28,9 +29,8 @@ export interface PolicySourceOptions {
 export async function openPolicySource(access: AccessConfig, options: PolicySourceOptions): Promise<PolicySource> {
   const { logger } = options;
   if ('inline' in access) {
-    const origin = access.inline.origin;
-    const description = `inline in ${origin.kind === 'file' ? origin.file : 'the configuration'}`;
-    const policy = new AccessPolicy(readPolicyDocument(access.inline, description));
+    const policy = await readAccessPolicy(access);
+    const description = describeAccessConfig(access);
     logLoaded(logger, policy, description, 'access policy loaded');
     return { current: async () => policy, description, reloads: () => 0, close: async () => {} };
   }
@@ -63,9 +63,7 @@ export async function openPolicySource(access: AccessConfig, options: PolicySour
       onAvailableAgain: () => logger.info({ path }, 'access policy: the file can be read again'),
     });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`access policy file not found: ${path}`, { cause: error });
-    throw new Error(`cannot read access policy file ${path}: ${(error as Error).message}`, { cause: error });
+    throw fileError(path, error);
   }
   try {
     policy = new AccessPolicy(parsePolicyText(watched.text, path));
@@ -84,6 +82,31 @@ export async function openPolicySource(access: AccessConfig, options: PolicySour
     reloads: () => reloads,
     close: () => watched.close(),
   };
+}
+
+/** The policy as configured right now, read once (`registry access check`, `registry config check`). */
+export async function readAccessPolicy(access: AccessConfig): Promise<AccessPolicy> {
+  if ('inline' in access) return new AccessPolicy(readPolicyDocument(access.inline, describeAccessConfig(access)));
+  let text: string;
+  try {
+    text = await readFile(access.path, 'utf8');
+  } catch (error) {
+    throw fileError(access.path, error);
+  }
+  return new AccessPolicy(parsePolicyText(text, access.path));
+}
+
+/** The policy file, or `inline in /etc/registry/config.yml`. */
+export function describeAccessConfig(access: AccessConfig): string {
+  if ('path' in access) return access.path;
+  const origin = access.inline.origin;
+  return `inline in ${origin.kind === 'file' ? origin.file : 'the configuration'}`;
+}
+
+function fileError(path: string, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new Error(`access policy file not found: ${path}`, { cause: error });
+  return new Error(`cannot read access policy file ${path}: ${(error as Error).message}`, { cause: error });
 }
 
 function logLoaded(logger: Logger, policy: AccessPolicy, source: string, message: string): void {
