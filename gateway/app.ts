@@ -2,8 +2,10 @@
 import Koa from 'koa';
 import type { RegistryConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
+import type { PolicySource } from './access/index.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { FileHandoff } from './file-handoff.js';
+import { accessControl, anonymousAccess } from './middleware/access-control.js';
 import { accessLog } from './middleware/access-log.js';
 import { basicAuth } from './middleware/auth.js';
 import { errorBoundary } from './middleware/error-boundary.js';
@@ -25,6 +27,8 @@ export interface GatewayAppOptions {
   upstream: Upstream;
   /** Present exactly when `auth.htpasswd` is configured. */
   authenticator?: Authenticator;
+  /** Present exactly when `access` (a policy) is configured. */
+  accessPolicy?: PolicySource;
   /** Blob downloads sent from the data directory when readable (see file-handoff.ts). */
   fileHandoff?: FileHandoff;
   upstreamIdleTimeoutMs?: number;
@@ -43,10 +47,15 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
   app.use(errorBoundary(logger));
   app.use(routes());
   const htpasswd = config.auth?.htpasswd;
+  // Never fall back to "everyone may do everything" when auth or a policy was asked for.
+  const { accessPolicy } = options;
+  if (config.access && !accessPolicy) throw new Error('access is configured but no access policy was given');
   if (htpasswd) {
-    // Never fall back to "everyone may do everything" when auth was asked for.
     if (!authenticator) throw new Error('auth.htpasswd is configured but no authenticator was given');
-    app.use(basicAuth(authenticator, htpasswd.realm, logger));
+    app.use(basicAuth(authenticator, htpasswd.realm, logger, accessPolicy ? anonymousAccess(accessPolicy) : undefined));
+  }
+  if (accessPolicy) {
+    app.use(accessControl({ policy: accessPolicy, logger, upstream, internalToken: config.storageservice.token ?? config.http.secret }));
   }
   app.use(
     proxyToStorage({

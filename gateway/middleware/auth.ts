@@ -17,7 +17,16 @@ import { unauthorizedDetail } from '../unauthorized-detail.js';
 export const THROTTLED_ANSWER_DELAY_MS = 1000;
 const MAX_PARKED_ANSWERS = 1024;
 
-export function basicAuth(authenticator: Authenticator, realm: string, logger: Logger): GatewayMiddleware {
+/**
+ * `allowAnonymous` (with an access policy): whether a request without credentials may go on
+ * without a user (a rule grants it anonymously); otherwise it gets the 401 challenge as always.
+ */
+export function basicAuth(
+  authenticator: Authenticator,
+  realm: string,
+  logger: Logger,
+  allowAnonymous?: (ctx: GatewayContext) => Promise<boolean>,
+): GatewayMiddleware {
   const challenge = `Basic realm=${quote(realm)}`;
   let parked = 0;
   const refuse = (ctx: GatewayContext): void => {
@@ -30,7 +39,10 @@ export function basicAuth(authenticator: Authenticator, realm: string, logger: L
 
   return async (ctx, next) => {
     const credentials = parseBasicCredentials(ctx.get('authorization'));
-    if (!credentials) return refuse(ctx);
+    if (!credentials) {
+      if (allowAnonymous && (await allowAnonymous(ctx))) return next();
+      return refuse(ctx);
+    }
     const result = await authenticator.authenticate(credentials.user, credentials.password, ctx.state.clientAddress);
     if (result.ok) {
       ctx.state.user = result.user;
