@@ -39,10 +39,10 @@ export function basicAuth(
 
   return async (ctx, next) => {
     const credentials = parseBasicCredentials(ctx.get('authorization'));
-    if (!credentials) {
-      if (allowAnonymous && (await allowAnonymous(ctx))) return next();
-      return refuse(ctx);
-    }
+    // skopeo and podman without a login send `Basic Og==` (an empty user and password): no credentials.
+    const anonymous = !credentials || (credentials.user === '' && credentials.password === '');
+    if (anonymous && allowAnonymous && (await allowAnonymous(ctx))) return next();
+    if (!credentials) return refuse(ctx);
     const result = await authenticator.authenticate(credentials.user, credentials.password, ctx.state.clientAddress);
     if (result.ok) {
       ctx.state.user = result.user;
