@@ -7,7 +7,9 @@ import type { Authenticator } from './auth/authenticator.js';
 import type { FileHandoff } from './file-handoff.js';
 import { accessControl, anonymousAccess } from './middleware/access-control.js';
 import { accessLog } from './middleware/access-log.js';
-import { basicAuth } from './middleware/auth.js';
+import { basicAuth, basicChallenge } from './middleware/auth.js';
+import { bearerAuth, tokenChallenge, tokenEndpoint } from './middleware/token-auth.js';
+import { BearerTokens } from './access/bearer-token.js';
 import { errorBoundary } from './middleware/error-boundary.js';
 import { forwardedHeaders } from './middleware/forwarded.js';
 import { proxyToStorage } from './middleware/proxy.js';
@@ -52,7 +54,15 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
   if (config.access && !accessPolicy) throw new Error('access is configured but no access policy was given');
   if (htpasswd) {
     if (!authenticator) throw new Error('auth.htpasswd is configured but no authenticator was given');
-    app.use(basicAuth(authenticator, htpasswd.realm, logger, accessPolicy ? anonymousAccess(accessPolicy) : undefined));
+    if (accessPolicy) {
+      // docker's token flow, for anonymous pulls by docker (token-auth.ts); Basic keeps working.
+      const tokens = new BearerTokens(config.http.secret);
+      app.use(tokenEndpoint({ tokens, authenticator, basicChallenge: basicChallenge(htpasswd.realm), logger }));
+      app.use(bearerAuth(tokens));
+      app.use(basicAuth(authenticator, htpasswd.realm, logger, anonymousAccess(accessPolicy), tokenChallenge(accessPolicy)));
+    } else {
+      app.use(basicAuth(authenticator, htpasswd.realm, logger));
+    }
   }
   if (accessPolicy) {
     app.use(accessControl({ policy: accessPolicy, logger, upstream, internalToken: config.storageservice.token ?? config.http.secret }));

@@ -26,18 +26,21 @@ export function basicAuth(
   realm: string,
   logger: Logger,
   allowAnonymous?: (ctx: GatewayContext) => Promise<boolean>,
+  /** Another challenge to send instead of Basic (token-auth.ts), when it returns one. */
+  otherChallenge?: (ctx: GatewayContext) => Promise<string | undefined>,
 ): GatewayMiddleware {
-  const challenge = `Basic realm=${quote(realm)}`;
+  const challenge = basicChallenge(realm);
   let parked = 0;
-  const refuse = (ctx: GatewayContext): void => {
+  const refuse = async (ctx: GatewayContext): Promise<void> => {
     const from = typeof ctx.query.from === 'string' ? ctx.query.from : undefined;
     respondWithError(ctx, 'UNAUTHORIZED', {
       detail: unauthorizedDetail(ctx.method, ctx.path, from),
-      headers: { 'WWW-Authenticate': challenge },
+      headers: { 'WWW-Authenticate': (await otherChallenge?.(ctx)) ?? challenge },
     });
   };
 
   return async (ctx, next) => {
+    if (ctx.state.user !== undefined) return next(); // a Bearer token of ours (token-auth.ts) named the user
     const credentials = parseBasicCredentials(ctx.get('authorization'));
     // skopeo and podman without a login send `Basic Og==` (an empty user and password): no credentials.
     const anonymous = !credentials || (credentials.user === '' && credentials.password === '');
@@ -64,8 +67,12 @@ export function basicAuth(
       return;
     }
     logger.debug(logFields, 'authentication failed');
-    refuse(ctx);
+    await refuse(ctx);
   };
+}
+
+export function basicChallenge(realm: string): string {
+  return `Basic realm=${quote(realm)}`;
 }
 
 /** A quoted-string for the realm (RFC 9110): backslash-escape quotes and backslashes. */

@@ -145,3 +145,25 @@ test.serial("bob's catalog does not list alice/app; alice's and the pull-only us
   t.true((await catalog('alice')).includes('alice/app'));
   t.true((await catalog('puller')).includes('alice/app'));
 });
+
+test.serial('docker without login pulls public/ (token flow); after docker login the same daemon pushes to its namespace', async (t) => {
+  const host = world().direct.host;
+  await dockerLogin('root');
+  await dockerAs('root').docker(['pull', `${host}/alice/app:v1`], TIMEOUT);
+  await dockerAs('root').docker(['tag', `${host}/alice/app:v1`, `${host}/public/app:v1`]);
+  await dockerAs('root').docker(['push', `${host}/public/app:v1`], TIMEOUT);
+  await dockerAs('root').docker(['rmi', `${host}/public/app:v1`, `${host}/alice/app:v1`]);
+
+  const nobody = dockerAs('nobody');
+  const pull = await nobody.docker(['pull', `${host}/public/app:v1`], TIMEOUT);
+  t.regex(pull, /Digest: sha256:[a-f0-9]{64}/);
+  const refused = await nobody.dockerFails(['pull', `${host}/alice/app:v1`], TIMEOUT);
+  t.notRegex(refused, /Digest:/);
+
+  // The same daemon and CLI config, now logged in as bob: bob's namespace takes a push, alice's does not.
+  await nobody.docker(['login', '-u', 'bob', '--password-stdin', host], { input: password('bob') });
+  await nobody.docker(['tag', `${host}/public/app:v1`, `${host}/bob/app:v1`]);
+  t.regex(await nobody.docker(['push', `${host}/bob/app:v1`], TIMEOUT), /v1: digest: sha256:/);
+  await nobody.docker(['tag', `${host}/public/app:v1`, `${host}/alice/app:by-bob`]);
+  t.regex(await nobody.dockerFails(['push', `${host}/alice/app:by-bob`], TIMEOUT), /denied: requested access to the resource is denied/);
+});

@@ -150,7 +150,7 @@ test('admins may do everything', async (t) => {
   t.is((await clients.root.send(`/v2/alice/by-root/manifests/${manifest}`, { method: 'DELETE' })).status, 202);
 });
 
-test('without credentials: public repositories pull, everything else gets the Basic challenge', async (t) => {
+test('without credentials: public repositories pull, everything else gets the (Bearer) challenge', async (t) => {
   const manifest = await anonymous.getManifest('public/base', 'v1');
   t.is(manifest.status, 200);
   t.deepEqual(await anonymous.tags('public/base'), ['v1']);
@@ -164,7 +164,9 @@ test('without credentials: public repositories pull, everything else gets the Ba
     await anonymous.send('/v2/'),
   ]) {
     t.is(res.status, 401);
-    t.is(res.header('www-authenticate'), 'Basic realm="basic-realm"');
+    // The policy grants anonymous pulls: docker needs the token flow to use them (token-auth.ts).
+    const host = new URL(stack.gatewayUrl).host;
+    t.is(res.header('www-authenticate'), `Bearer realm="http://${host}/v2/token",service="${host}"`);
   }
   // skopeo and podman without a login send empty Basic credentials: the same as none.
   const empty = new RegistryClient(stack.gatewayUrl, { authorization: `Basic ${Buffer.from(':').toString('base64')}` });
@@ -258,4 +260,30 @@ test.serial('a policy change applies to the next requests: a grant added, then r
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   t.false(await bobMayPull());
+});
+
+test('the token flow: anonymous and user tokens from /v2/token, checked against the policy on each request', async (t) => {
+  const token = async (headers: Record<string, string> = {}) => {
+    const res = await anonymous.send('/v2/token?service=x&scope=repository:alice/app:pull', { headers });
+    t.is(res.status, 200, res.text);
+    const body = res.json<{ token: string; access_token: string; expires_in: number; issued_at: string }>();
+    t.is(body.token, body.access_token);
+    t.is(body.expires_in, 300);
+    return new RegistryClient(stack.gatewayUrl, { authorization: `Bearer ${body.token}` });
+  };
+  const nobody = await token();
+  t.is((await nobody.getManifest('public/base', 'v1')).status, 200);
+  t.is((await nobody.getManifest('alice/app', 'v1')).status, 401);
+  t.is((await nobody.send('/v2/')).status, 401, 'an anonymous token does not log in');
+
+  const alice = await token(basic('alice'));
+  t.is((await alice.send('/v2/')).status, 200);
+  t.is((await alice.getManifest('alice/app', 'v1')).status, 200);
+  assertDenied(t, await (await token(basic('bob'))).getManifest('alice/app', 'v1'), 'alice/app', ['pull'], 'bob by token');
+
+  const wrong = await anonymous.send('/v2/token', { headers: { authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}` } });
+  t.is(wrong.status, 401);
+  t.is(wrong.header('www-authenticate'), 'Basic realm="basic-realm"');
+  const forged = new RegistryClient(stack.gatewayUrl, { authorization: 'Bearer rt1.eyJzdWIiOiJyb290IiwiZXhwIjo5OTk5OTk5OTk5fQ.AAAA' });
+  t.is((await forged.getManifest('alice/app', 'v1')).status, 401, 'a token not signed by the gateway names nobody');
 });
