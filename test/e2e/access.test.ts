@@ -167,3 +167,13 @@ test.serial('docker without login pulls public/ (token flow); after docker login
   await nobody.docker(['tag', `${host}/public/app:v1`, `${host}/alice/app:by-bob`]);
   t.regex(await nobody.dockerFails(['push', `${host}/alice/app:by-bob`], TIMEOUT), /denied: requested access to the resource is denied/);
 });
+
+test.serial('through nginx too: the token realm is the address the client used', async (t) => {
+  const host = world().viaNginx.host;
+  const fresh = join(world().dir, 'docker-config-nginx-nobody');
+  await mkdir(fresh, { recursive: true });
+  const nobody = engine.withConfig(fresh);
+  t.regex(await nobody.docker(['pull', `${host}/public/app:v1`], TIMEOUT), /Digest: sha256:[a-f0-9]{64}/);
+  await nobody.docker(['login', '-u', 'alice', '--password-stdin', host], { input: password('alice') });
+  t.regex(await nobody.docker(['pull', `${host}/alice/app:v1`], TIMEOUT), /Digest: sha256:[a-f0-9]{64}/);
+});
