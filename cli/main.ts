@@ -13,7 +13,8 @@ Commands:
   storage          run only the storage service, in the foreground
   gateway          run only the gateway, in the foreground
   user             manage users in the htpasswd file (add, passwd, rm, list)
-  config check     validate the configuration and print it, secrets masked
+  config check     validate the configuration (and the access policy) and print it, secrets masked
+  access check     whether a user may pull, push or delete a repository, and which rule decides
   gc               delete blobs no manifest references (like registry:2's garbage-collect)
   version          print the version
   help [command]   show help for a command
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   },
   user: async () => (await import('./commands/user.js')).userCommand,
   config: async () => (await import('./commands/config.js')).configCommand,
+  access: async () => (await import('./commands/access.js')).accessCommand,
   gc: async () => (await import('./commands/gc.js')).gcCommand,
   version: async () => (await import('./commands/version.js')).versionCommand,
 };

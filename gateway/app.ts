@@ -3,11 +3,15 @@ import Koa from 'koa';
 import { apiVersionHeader } from '../common/api-version.js';
 import type { RegistryConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
+import type { PolicySource } from './access/index.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { FileHandoff } from './file-handoff.js';
 import { FILE_HANDOFF_REQUEST_HEADER, FILE_HANDOFF_ROOT_HEADER, INTERNAL_TOKEN_HEADER } from '../common/internal-headers.js';
+import { accessControl, anonymousAccess } from './middleware/access-control.js';
 import { accessLog } from './middleware/access-log.js';
-import { basicAuth } from './middleware/auth.js';
+import { basicAuth, basicChallenge } from './middleware/auth.js';
+import { bearerAuth, tokenChallenge, tokenEndpoint } from './middleware/token-auth.js';
+import { BearerTokens } from './access/bearer-token.js';
 import { errorBoundary } from './middleware/error-boundary.js';
 import { forwardedHeaders } from './middleware/forwarded.js';
 import { hostHeader } from './middleware/host-header.js';
@@ -29,6 +33,8 @@ export interface GatewayAppOptions {
   upstream: Upstream;
   /** Present exactly when `auth.htpasswd` is configured. */
   authenticator?: Authenticator;
+  /** Present exactly when `access` (a policy) is configured. */
+  accessPolicy?: PolicySource;
   /** Storage runs on this machine: ask it for file handoff of blob downloads (see file-handoff.ts). */
   fileHandoff?: boolean;
   upstreamIdleTimeoutMs?: number;
@@ -49,13 +55,24 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
   app.use(errorBoundary(logger));
   app.use(routes());
   const htpasswd = config.auth?.htpasswd;
+  // Never fall back to "everyone may do everything" when auth or a policy was asked for.
+  const { accessPolicy } = options;
+  if (config.access && !accessPolicy) throw new Error('access is configured but no access policy was given');
   if (htpasswd) {
-    // Never fall back to "everyone may do everything" when auth was asked for.
     if (!authenticator) throw new Error('auth.htpasswd is configured but no authenticator was given');
-    app.use(basicAuth(authenticator, htpasswd.realm, logger));
+    if (accessPolicy) {
+      // docker's token flow, for anonymous pulls by docker (token-auth.ts); Basic keeps working.
+      const tokens = new BearerTokens(config.http.secret);
+      app.use(tokenEndpoint({ tokens, authenticator, basicChallenge: basicChallenge(htpasswd.realm), logger }));
+      app.use(bearerAuth(tokens));
+      app.use(basicAuth(authenticator, htpasswd.realm, logger, anonymousAccess(accessPolicy), tokenChallenge(accessPolicy)));
+    } else {
+      app.use(basicAuth(authenticator, htpasswd.realm, logger));
+    }
   }
-  app.use(manifestSizeLimit());
   const internalToken = config.storageservice.token ?? config.http.secret;
+  if (accessPolicy) app.use(accessControl({ policy: accessPolicy, logger, upstream, internalToken }));
+  app.use(manifestSizeLimit());
   app.use(
     proxyToStorage({
       upstream,

@@ -2,6 +2,7 @@
 import type { RegistryConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import type { RunningServer } from '../common/running-server.js';
+import { openPolicySource, type PolicySource } from './access/index.js';
 import { createHtpasswdAuthenticator, type Authenticator } from './auth/index.js';
 import { createGatewayApp } from './app.js';
 import { isLoopbackAddress, parseListenAddress } from '../common/config/address.js';
@@ -15,6 +16,13 @@ export interface GatewayOptions extends ListenerOptions {
 
 export async function runGateway(config: RegistryConfig, logger: Logger, options: GatewayOptions = {}): Promise<RunningServer> {
   const authenticator = await htpasswdAuthenticator(config, logger);
+  let accessPolicy: PolicySource | undefined;
+  try {
+    accessPolicy = config.access ? await openPolicySource(config.access, { logger: logger.child({ component: 'access' }) }) : undefined;
+  } catch (err) {
+    await authenticator?.close();
+    throw err;
+  }
   const upstream = createUpstream(config.storageservice);
   try {
     const app = createGatewayApp({
@@ -22,21 +30,27 @@ export async function runGateway(config: RegistryConfig, logger: Logger, options
       logger,
       upstream,
       authenticator,
+      accessPolicy,
       upstreamIdleTimeoutMs: options.upstreamIdleTimeoutMs,
       fileHandoff: storageIsLocal(config),
     });
     const listeners = await startListeners(config.http, app.callback(), logger, options);
-    logger.info({ urls: listeners.urls, storage: upstream.description, auth: authenticator ? 'htpasswd' : 'none' }, 'gateway listening');
+    logger.info(
+      { urls: listeners.urls, storage: upstream.description, auth: authenticator ? 'htpasswd' : 'none', access: accessPolicy?.description ?? 'none' },
+      'gateway listening',
+    );
     return {
       urls: listeners.urls,
       async close() {
         await listeners.close();
         await authenticator?.close();
+        await accessPolicy?.close();
         upstream.close();
       },
     };
   } catch (err) {
     await authenticator?.close();
+    await accessPolicy?.close();
     upstream.close();
     throw err;
   }

@@ -1,5 +1,7 @@
 // `registry config check`: load, validate, show the effective configuration (secrets masked).
 import { describeSettings } from '../../common/config/describe.js';
+import { describeAccessConfig } from '../../gateway/access/index.js';
+import { loadPolicy } from './access.js';
 import { loadForCommand, printWarnings } from '../config-loading.js';
 import { CONFIG_HELP, CONFIG_OPTION, parseCommandLine, UsageError } from '../usage.js';
 
@@ -7,8 +9,9 @@ const HELP = `Usage: registry config check [--config FILE]
 
 Loads the configuration the way \`registry start\` would (config.yml, then REGISTRY_*
 environment variables over it, then defaults), prints any warnings, and prints the effective
-configuration in config.yml layout with secrets masked. Exits with status 1 and every problem
-when the configuration is invalid.
+configuration in config.yml layout with secrets masked. With an access policy (access.path or
+inline), the policy is checked too. Exits with status 1 and every problem (with its line) when
+the configuration or the policy is invalid.
 
 Options:
 ${CONFIG_HELP}
@@ -34,6 +37,10 @@ export async function configCommand(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const { config, warnings, configPath } = loadForCommand(parsed.values.config);
   printWarnings(warnings);
+  if (config.access) {
+    const policy = await loadPolicy(config.access);
+    process.stderr.write(`registry: access policy OK (${describeAccessConfig(config.access)}, ${policy.ruleCount} rules)\n`);
+  }
   process.stdout.write(`# effective configuration (${configPath ?? 'no config file: defaults and environment'}); secrets masked\n`);
   process.stdout.write(describeSettings(config));
   process.stderr.write('registry: configuration OK\n');

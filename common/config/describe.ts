@@ -2,7 +2,8 @@
 // `registry config check` prints it; safe to paste into an issue or a log.
 import { stringify } from 'yaml';
 import { formatGoDuration } from './duration.js';
-import type { RegistryConfig } from './types.js';
+import type { RawNode } from './raw.js';
+import type { AccessConfig, RegistryConfig } from './types.js';
 
 export const MASK = '[redacted]';
 
@@ -41,7 +42,19 @@ export function effectiveSettings(config: RegistryConfig): Record<string, unknow
       ...(config.storageservice.token !== undefined && { token: MASK }),
       ...(config.storageservice.url !== undefined && { url: maskUrlPassword(config.storageservice.url) }),
     },
+    ...(config.access && { access: describeAccess(config.access) }),
   };
+}
+
+function describeAccess(access: AccessConfig): unknown {
+  return 'path' in access ? { path: access.path } : plainValue(access.inline);
+}
+
+/** A YAML tree back as plain data, values as written. */
+function plainValue(node: RawNode): unknown {
+  if (node.kind === 'map') return Object.fromEntries([...node.entries].map(([key, child]) => [key, plainValue(child)]));
+  if (node.kind === 'list') return node.items.map(plainValue);
+  return node.value;
 }
 
 /** effectiveSettings as YAML text. */

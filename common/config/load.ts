@@ -6,8 +6,8 @@ import { resolve } from 'node:path';
 import { formatListenAddress, isLoopbackAddress, parseListenAddress, type ListenAddress } from './address.js';
 import { applyEnvironment, CONFIG_PATH_VARIABLE, envNameOf } from './env.js';
 import { emptyMap, parseYamlFile, type RawNode } from './raw.js';
-import { SCHEMA } from './schema.js';
-import type { LogLevel, RegistryConfig, TlsConfig } from './types.js';
+import { ACCESS_POLICY_KEYS, SCHEMA } from './schema.js';
+import type { AccessConfig, LogLevel, RegistryConfig, TlsConfig } from './types.js';
 import { settingName, validateTree, type Settings } from './validate.js';
 
 export interface LoadOptions {
@@ -169,6 +169,9 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
     };
   }
 
+  const access = buildAccess(s, problems, warnings, named, key, config.auth?.htpasswd !== undefined);
+  if (access) config.access = access;
+
   const token = s.get<string>('storageservice.token') ?? secret;
   if (token !== undefined) config.storageservice.token = token;
   const url = s.get<string>('storageservice.url');
@@ -215,6 +218,37 @@ function buildTls(
     }
   }
   return tls;
+}
+
+/** `access.path`, or the policy inline; the policy itself is checked by the gateway's reader. */
+function buildAccess(
+  s: Settings,
+  problems: string[],
+  warnings: string[],
+  named: (path: string) => string,
+  key: (path: string) => string,
+  authOn: boolean,
+): AccessConfig | undefined {
+  if (!s.has('access')) return undefined;
+  const path = s.get<string>('access.path');
+  const inline = ACCESS_POLICY_KEYS.filter((part) => s.has(`access.${part}`));
+  if (path === undefined && inline.length === 0) {
+    // Empty means unset (an empty REGISTRY_ACCESS_PATH too): no policy, as without the section.
+    warnings.push(`${named('access')}: empty, so no access policy: every authenticated user may do everything`);
+    return undefined;
+  }
+  if (path !== undefined && inline.length > 0) {
+    problems.push(`${named('access.path')}: give either a policy file or an inline policy (access.${inline[0]}), not both`);
+    return undefined;
+  }
+  if (!authOn) {
+    problems.push(`${named('access')}: an access policy needs ${key('auth.htpasswd.path')} (without auth every request is anonymous)`);
+    return undefined;
+  }
+  if (path !== undefined) return { path };
+  const policy = emptyMap(s.origin('access'));
+  for (const part of inline) policy.entries.set(part, s.get<RawNode>(`access.${part}`)!);
+  return { inline: policy };
 }
 
 /** Unix socket paths become absolute; everything else is kept as written. */

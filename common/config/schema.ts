@@ -1,5 +1,6 @@
 // Every key config.yml may hold, in registry:2's layout, plus this project's own settings.
 // The same tree resolves `REGISTRY_*` environment variables, so both stay in step.
+import type { RawNode } from './raw.js';
 import * as v from './values.js';
 
 export type SchemaNode = SectionNode | ValueNode | MapNode | IgnoredNode | RejectedNode;
@@ -82,6 +83,18 @@ const version: v.ValueParser<string> = (node) => {
   }
   return '0.1';
 };
+
+/**
+ * Project setting: the access policy (who may pull, push, delete what), in a file (`path`) or
+ * inline with the same keys as the file. The inline parts are kept as YAML trees, with their
+ * lines, for the gateway's policy reader (gateway/access), which checks them.
+ */
+const policyPart: v.ValueParser<RawNode> = (node) => node;
+export const ACCESS_POLICY_KEYS = ['groups', 'admins', 'rules'] as const;
+const ACCESS: SectionNode = section({
+  path: value(v.path),
+  ...Object.fromEntries(ACCESS_POLICY_KEYS.map((key) => [key, value(policyPart)])),
+});
 
 export const STORAGE_DRIVERS_SUPPORTED = ['filesystem'];
 export const AUTH_TYPES_SUPPORTED = ['htpasswd'];
@@ -168,6 +181,7 @@ export const SCHEMA: SectionNode = section({
   compatibility: notImplemented('schema1 compatibility'),
   validation: notImplemented('manifest URL validation'),
   policy: notImplemented('repository class policy'),
+  access: ACCESS,
   storageservice: section({
     addr: value(v.string),
     token: value(v.string),

@@ -1,6 +1,7 @@
 // The typed configuration both processes read once at start-up. It mirrors registry:2's
 // config.yml (the parts that apply); settings only this project has live under the same
 // scheme (`REGISTRY_` + the path). The loader (load.ts) fills every field with its default.
+import type { RawMap } from './raw.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -66,4 +67,12 @@ export interface RegistryConfig {
     /** Base URL the gateway proxies to (default derived from `addr`). */
     url?: string;
   };
+  /**
+   * Project setting: who may pull, push and delete what (gateway/access). Unset: every
+   * authenticated user may do everything, as registry:2.
+   */
+  access?: AccessConfig;
 }
+
+/** The policy file (followed live), or the policy written inline in config.yml (YAML tree with lines). */
+export type AccessConfig = { path: string } | { inline: RawMap };

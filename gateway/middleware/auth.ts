@@ -17,19 +17,34 @@ import { unauthorizedDetail } from '../unauthorized-detail.js';
 export const THROTTLED_ANSWER_DELAY_MS = 1000;
 const MAX_PARKED_ANSWERS = 1024;
 
-export function basicAuth(authenticator: Authenticator, realm: string, logger: Logger): GatewayMiddleware {
-  const challenge = `Basic realm=${quote(realm)}`;
+/**
+ * `allowAnonymous` (with an access policy): whether a request without credentials may go on
+ * without a user (a rule grants it anonymously); otherwise it gets the 401 challenge as always.
+ */
+export function basicAuth(
+  authenticator: Authenticator,
+  realm: string,
+  logger: Logger,
+  allowAnonymous?: (ctx: GatewayContext) => Promise<boolean>,
+  /** Another challenge to send instead of Basic (token-auth.ts), when it returns one. */
+  otherChallenge?: (ctx: GatewayContext) => Promise<string | undefined>,
+): GatewayMiddleware {
+  const challenge = basicChallenge(realm);
   let parked = 0;
-  const refuse = (ctx: GatewayContext): void => {
+  const refuse = async (ctx: GatewayContext): Promise<void> => {
     const from = typeof ctx.query.from === 'string' ? ctx.query.from : undefined;
     respondWithError(ctx, 'UNAUTHORIZED', {
       detail: unauthorizedDetail(ctx.method, ctx.path, from),
-      headers: { 'WWW-Authenticate': challenge },
+      headers: { 'WWW-Authenticate': (await otherChallenge?.(ctx)) ?? challenge },
     });
   };
 
   return async (ctx, next) => {
+    if (ctx.state.user !== undefined) return next(); // a Bearer token of ours (token-auth.ts) named the user
     const credentials = parseBasicCredentials(ctx.get('authorization'));
+    // skopeo and podman without a login send `Basic Og==` (an empty user and password): no credentials.
+    const anonymous = !credentials || (credentials.user === '' && credentials.password === '');
+    if (anonymous && allowAnonymous && (await allowAnonymous(ctx))) return next();
     if (!credentials) return refuse(ctx);
     const result = await authenticator.authenticate(credentials.user, credentials.password, ctx.state.clientAddress);
     if (result.ok) {
@@ -52,8 +67,12 @@ export function basicAuth(authenticator: Authenticator, realm: string, logger: L
       return;
     }
     logger.debug(logFields, 'authentication failed');
-    refuse(ctx);
+    await refuse(ctx);
   };
+}
+
+export function basicChallenge(realm: string): string {
+  return `Basic realm=${quote(realm)}`;
 }
 
 /** A quoted-string for the realm (RFC 9110): backslash-escape quotes and backslashes. */

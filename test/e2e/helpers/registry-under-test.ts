@@ -35,6 +35,8 @@ export interface RegistryOptions {
   dir: string;
   /** REGISTRY_HTTP_TRUSTEDPROXIES, e.g. ['127.0.0.1'] when nginx is in front. */
   trustedProxies?: string[];
+  /** More REGISTRY_* variables, e.g. REGISTRY_ACCESS_PATH. */
+  env?: Record<string, string>;
 }
 
 /** The one switch between the registry the suite tests and the reference implementation. */
@@ -84,6 +86,7 @@ async function prepare(options: RegistryOptions): Promise<Prepared> {
     REGISTRY_AUTH_HTPASSWD_PATH: htpasswdPath,
   };
   if (options.trustedProxies?.length) env.REGISTRY_HTTP_TRUSTEDPROXIES = options.trustedProxies.join(',');
+  Object.assign(env, options.env);
   return { port, rootDir, htpasswdPath, realm, user, password, env };
 }
 

@@ -43,10 +43,10 @@ export interface E2eWorld {
  * The ava hooks of an e2e test file: start the world (and what `setup` adds) before the tests,
  * stop it after them, keep its directory when anything failed. Returns the world's getter.
  */
-export function useE2eWorld(name: string, setup?: (world: E2eWorld) => Promise<void>): () => E2eWorld {
+export function useE2eWorld(name: string, setup?: (world: E2eWorld) => Promise<void>, options: WorldOptions = {}): () => E2eWorld {
   let world: E2eWorld | undefined;
   test.before(async () => {
-    world = await startE2eWorld(name);
+    world = await startE2eWorld(name, options);
     try {
       await setup?.(world);
     } catch (error) {
@@ -66,7 +66,12 @@ export function useE2eWorld(name: string, setup?: (world: E2eWorld) => Promise<v
   };
 }
 
-export async function startE2eWorld(name: string): Promise<E2eWorld> {
+export interface WorldOptions {
+  /** More REGISTRY_* variables for the registry under test. */
+  registryEnv?: Record<string, string>;
+}
+
+export async function startE2eWorld(name: string, options: WorldOptions = {}): Promise<E2eWorld> {
   assertRoot();
   const undo: Array<() => Promise<void>> = [];
   let keep = false;
@@ -92,7 +97,7 @@ export async function startE2eWorld(name: string): Promise<E2eWorld> {
       if (keep || process.env.E2E_KEEP_TMP === '1') console.error(`e2e ${name}: kept ${dir}`);
       else await rm(dir, { recursive: true, force: true });
     });
-    const registry = await startRegistryUnderTest({ dir: join(dir, 'registry'), trustedProxies: ['127.0.0.1'] });
+    const registry = await startRegistryUnderTest({ dir: join(dir, 'registry'), trustedProxies: ['127.0.0.1'], env: options.registryEnv });
     undo.push(() => registry.stop());
     undo.push(await addHostsEntry());
     const nginx = await startNginxFront({ dir: join(dir, 'nginx'), upstreamPort: registry.port });
