@@ -28,6 +28,13 @@ if (values.help) {
 
 const number = (value: string | undefined, fallback: number) => (value === undefined ? fallback : Number(value));
 const seed = seedFrom(values.seed ?? process.env.HARNESS_SEED);
+// The first Ctrl-C ends the kills and runs the final checks; a second one exits at once.
+let interrupted = false;
+process.on('SIGINT', () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  process.stdout.write('stopping after this kill; final checks follow (Ctrl-C again to abort)\n');
+});
 const report = await runCrashHarness({
   ...LONG_CRASH,
   seed,
@@ -39,6 +46,7 @@ const report = await runCrashHarness({
   maxUpMs: number(values['max-up-ms'], LONG_CRASH.maxUpMs),
   keep: values.keep ?? false,
   log: (line) => process.stdout.write(`${line}\n`),
+  stopRequested: () => interrupted,
 });
 const { findings, notes, ...figures } = report;
 process.stdout.write(`\n${JSON.stringify(figures, null, 2)}\n`);

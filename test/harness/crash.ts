@@ -35,6 +35,8 @@ export interface CrashOptions {
   /** Keep the working directory (it is always kept when there are findings). */
   keep: boolean;
   log: (line: string) => void;
+  /** Polled before each kill: true ends the run early, with the final checks (Ctrl-C in long mode). */
+  stopRequested?: () => boolean;
 }
 
 export const QUICK_CRASH: Omit<CrashOptions, 'seed' | 'log'> = {
@@ -113,8 +115,9 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashRepor
     ...Array.from({ length: options.skopeoPushers }, (_, i) => runSkopeoPusher(i, ctx, dir, setup.httpPort, `${setup.user}:${setup.password}`)),
   ];
   let verifiedUpTo = 0;
+  let aborted = false;
   try {
-    for (let k = 1; k <= options.kills; k++) {
+    for (let k = 1; k <= options.kills && !options.stopRequested?.(); k++) {
       await sleep(prng.int(options.minUpMs, options.maxUpMs));
       if (!registry.healthy()) add('crash', `a process died on its own before kill ${k}: ${JSON.stringify(registry.exitStatus)}\n${registry.logTail(1500)}`);
       const role = prng.pick(ROLES);
@@ -147,6 +150,11 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashRepor
           `pulls checked in ${Date.now() - upAt} ms; ${acknowledged.length} images acknowledged, ${report.blobs} blobs and ${report.links} links checked`,
       );
     }
+  } catch (error) {
+    // The registry did not come back: stop the pushers, report what was seen, leave nothing running.
+    add('restart', `run aborted: ${(error as Error).message}\n${registry.logTail(1500)}`);
+    aborted = true;
+    traffic.markUp();
   } finally {
     stopping = true;
     const settled = await Promise.race([Promise.all(pushers).then(() => true), sleep(600_000).then(() => false)]);
@@ -154,7 +162,7 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashRepor
   }
 
   const pushAttempts = (await Promise.all(pushers)).reduce((a, b) => a + b, 0);
-  const finalChecks = acknowledged.map((image) => () => verifyImage(traffic, image, 'full'));
+  const finalChecks = (aborted ? [] : acknowledged).map((image) => () => verifyImage(traffic, image, 'full'));
   for (const problem of (await inParallel(finalChecks, 4)).flat()) add('lost or corrupt image', `final pull: ${problem}`);
   if (!registry.healthy()) add('crash', `a process died on its own: ${JSON.stringify(registry.exitStatus)}`);
   const lingering = await registry.stop();
