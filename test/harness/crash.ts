@@ -44,8 +44,8 @@ export const QUICK_CRASH: Omit<CrashOptions, 'seed' | 'log'> = {
   httpPushers: 3,
   skopeoPushers: 1,
   maxLayerMiB: 4,
-  minUpMs: 300,
-  maxUpMs: 1500,
+  minUpMs: 1000,
+  maxUpMs: 3000,
   sampleOld: 2,
   keep: false,
 };
@@ -157,7 +157,10 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashRepor
     traffic.markUp();
   } finally {
     stopping = true;
-    const settled = await Promise.race([Promise.all(pushers).then(() => true), sleep(600_000).then(() => false)]);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 600_000)));
+    const settled = await Promise.race([Promise.all(pushers).then(() => true), bound]);
+    clearTimeout(timer);
     if (!settled) add('hang', 'pushers did not finish within 10 minutes after the last kill');
   }
 

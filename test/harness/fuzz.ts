@@ -276,8 +276,9 @@ function locationProblem(location: string, hostsSent: string[]): string | undefi
   } catch {
     return `unparsable absolute Location ${location.slice(0, 200)}`;
   }
-  if (host.includes(EVIL_HOST)) return `Location host ${host} came from a forwarded or extra header (Hosts sent: ${hostsSent.join(' | ') || 'none'})`;
-  if (hostsSent.length !== 1) return undefined;
+  if (hostsSent.length !== 1) {
+    return host.includes(EVIL_HOST) ? `Location host ${host} came from a forwarded or extra Host header (Hosts sent: ${hostsSent.join(' | ') || 'none'})` : undefined;
+  }
   const sent = hostsSent[0]!;
   let expected: string | undefined;
   try {
