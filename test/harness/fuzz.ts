@@ -101,12 +101,18 @@ export async function runFuzzer(options: FuzzOptions): Promise<FuzzReport> {
     add('crash', `a process exited: ${JSON.stringify(registry.exitStatus ?? 'a child died')}`, `seed ${options.seed}; in flight: ${cases}\n${registry.logTail(1500)}`);
     void (async () => {
       await registry.waitAllGone(30_000);
-      registry = await RegistryProcess.start(setup);
+      try {
+        registry = await RegistryProcess.start(setup);
+      } catch (error) {
+        add('crash', 'the registry did not start again after a crash', (error as Error).message);
+        gaveUp = true;
+      }
       crashWindows[crashWindows.length - 1]!.end = Date.now();
       restarting = false;
     })();
   }, 200);
   let restarting = false;
+  let gaveUp = false;
 
   const io = (caseIndex: number, category: string, prng: Prng): FuzzIO => {
     const where = (text: string) => `seed ${options.seed} case ${caseIndex} (${category}): ${text}`;
@@ -164,7 +170,7 @@ export async function runFuzzer(options: FuzzOptions): Promise<FuzzReport> {
   let nextCase = options.onlyCase ?? 0;
   let cases = 0;
   const worker = async () => {
-    while ((options.onlyCase === undefined ? sent < options.requests : cases === 0) && !options.stopRequested?.()) {
+    while ((options.onlyCase === undefined ? sent < options.requests : cases === 0) && !options.stopRequested?.() && !gaveUp) {
       const index = nextCase++;
       cases++;
       const prng = Prng.derive(options.seed, index);

@@ -142,7 +142,12 @@ export class RegistryProcess {
       closeSync(log);
     }
     const registry = new RegistryProcess(setup, child);
-    await registry.waitReady(readyTimeoutMs);
+    try {
+      await registry.waitReady(readyTimeoutMs);
+    } catch (error) {
+      await registry.stop(5000);
+      throw error;
+    }
     return registry;
   }
 
