@@ -53,9 +53,19 @@ export { sha256 };
 
 /** Pseudo-random bytes from a seed: AES-256-CTR over zeros (fast, and the same every time). */
 export function seededBytes(seed: string, length: number): Buffer {
+  return Buffer.concat([...seededChunks(seed, length, Math.max(length, 1))]);
+}
+
+/** The bytes of seededBytes, chunk by chunk: blobs too big to hold in memory, streamed. */
+export function* seededChunks(seed: string, length: number, chunkSize = 1 << 20): Generator<Buffer> {
   const key = createHash('sha256').update(seed).digest();
   const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
-  return Buffer.concat([cipher.update(Buffer.alloc(length)), cipher.final()]);
+  const zeros = Buffer.alloc(Math.min(chunkSize, Math.max(length, 1)));
+  for (let done = 0; done < length; ) {
+    const size = Math.min(zeros.length, length - done);
+    yield cipher.update(zeros.subarray(0, size));
+    done += size;
+  }
 }
 
 /** Writes blobs into an OCI image layout directory; `finish` writes index.json with the tags. */
