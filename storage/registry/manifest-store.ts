@@ -3,9 +3,9 @@
 // in-memory cache serves hot manifests without touching storage; links are always read.
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { parseDigest, type ParsedDigest } from '../../common/digest.js';
+import { isDigest, parseDigest, type ParsedDigest } from '../../common/digest.js';
 import { RegistryError } from '../../common/errors.js';
-import { assertTag } from '../../common/names.js';
+import { assertTag, isValidTag } from '../../common/names.js';
 import type { StorageDriver } from '../driver/driver.js';
 import type { BlobStore } from './blob-store.js';
 import { deleteIfPresent, linkExists, writeLink } from './links.js';
@@ -40,10 +40,15 @@ export class ManifestStore {
     private readonly referrers: ReferrerStore,
   ) {}
 
-  /** Resolves a tag or digest to the manifest; MANIFEST_UNKNOWN when absent from the repository. */
+  /**
+   * Resolves a tag or digest to the manifest; MANIFEST_UNKNOWN when absent from the repository.
+   * A reference that is neither a valid tag nor a valid digest names no manifest: 404 as well
+   * (what the OCI conformance tests and registry:2 answer), unlike a PUT with it (400).
+   */
   async get(name: string, reference: string): Promise<StoredManifest> {
-    const digest = await this.resolve(name, reference);
     const unknown = new RegistryError('MANIFEST_UNKNOWN', undefined, { name, reference });
+    if (!isValidTag(reference) && !isDigest(reference)) throw unknown;
+    const digest = await this.resolve(name, reference);
     if (!digest || !(await linkExists(this.driver, paths.revisionLink(name, digest)))) throw unknown;
     const cached = this.cache.get(digest.digest);
     if (cached) return { digest, ...cached };
