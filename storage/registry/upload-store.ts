@@ -123,8 +123,18 @@ export class UploadStore {
   }
 
   private async digestOf(name: string, id: string, size: number, algorithm: string): Promise<string> {
-    const state = this.hashes.get(key(name, id));
-    if (algorithm === 'sha256' && state && state.size === size) return state.hash.digest('hex');
+    const k = key(name, id);
+    const state = this.hashes.get(k);
+    // Digest a copy: if a later step of the completion fails (fsync, rename, link), the cached
+    // state must still be usable by the client's retry (a finalised Hash throws forever). Any
+    // state that cannot be used is dropped for the re-hash below.
+    if (algorithm === 'sha256' && state && state.size === size) {
+      try {
+        return state.hash.copy().digest('hex');
+      } catch {
+        this.hashes.delete(k);
+      }
+    }
     const hash = createHash(algorithm);
     const reader = await this.driver.reader(paths.uploadData(name, id));
     for await (const chunk of reader) hash.update(chunk as Buffer);
