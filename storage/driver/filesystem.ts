@@ -31,20 +31,19 @@ export class FilesystemDriver implements StorageDriver {
     const target = this.full(path);
     const created = await fs.mkdir(dirname(target), { recursive: true });
     const temp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
-    const handle = await fs.open(temp, 'w', 0o644);
     try {
-      await handle.writeFile(content);
-      await handle.datasync();
-    } catch (err) {
-      await handle.close();
-      await fs.rm(temp, { force: true });
-      throw err;
-    }
-    await handle.close();
-    try {
+      const handle = await fs.open(temp, 'w', 0o644);
+      try {
+        await handle.writeFile(content);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
       await fs.rename(temp, target);
     } catch (err) {
+      // Nothing of a failed write stays behind (a full disk leaves no temp file, no empty folder).
       await fs.rm(temp, { force: true });
+      await removeEmptyDirectories(dirname(target), created);
       throw err;
     }
     await syncDirectories(dirname(target), created);
@@ -93,7 +92,12 @@ export class FilesystemDriver implements StorageDriver {
     const source = this.full(sourcePath);
     const dest = this.full(destPath);
     const created = await fs.mkdir(dirname(dest), { recursive: true });
-    await this.translate(sourcePath, () => fs.rename(source, dest));
+    try {
+      await this.translate(sourcePath, () => fs.rename(source, dest));
+    } catch (err) {
+      await removeEmptyDirectories(dirname(dest), created);
+      throw err;
+    }
     await syncDirectories(dirname(dest), created);
   }
 
@@ -125,6 +129,18 @@ async function syncDirectories(dir: string, created: string | undefined): Promis
     for (let d = dirname(dir); d.length >= dirname(created).length && d !== dirname(d); d = dirname(d)) dirs.push(d);
   }
   await Promise.all(dirs.map(syncDirectory));
+}
+
+/** Removes `dir` and its parents up to `created` while they are empty (another writer may use them). */
+async function removeEmptyDirectories(dir: string, created: string | undefined): Promise<void> {
+  if (created === undefined) return;
+  for (let d = dir; d.length >= created.length; d = dirname(d)) {
+    try {
+      await fs.rmdir(d);
+    } catch {
+      return;
+    }
+  }
 }
 
 async function syncDirectory(dir: string): Promise<void> {

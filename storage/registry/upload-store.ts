@@ -41,9 +41,14 @@ export class UploadStore {
 
   async start(name: string): Promise<string> {
     const id = randomUUID();
-    await this.driver.putContent(paths.uploadStartedAt(name, id), Buffer.from(rfc3339(new Date())));
-    const writer = await this.driver.writer(paths.uploadData(name, id), false);
-    await writer.close();
+    try {
+      await this.driver.putContent(paths.uploadStartedAt(name, id), Buffer.from(rfc3339(new Date())));
+      const writer = await this.driver.writer(paths.uploadData(name, id), false);
+      await writer.close();
+    } catch (err) {
+      await deleteIfPresent(this.driver, paths.uploadDir(name, id)).catch(() => false);
+      throw err;
+    }
     this.hashes.set(key(name, id), { size: 0, hash: createHash('sha256') });
     return id;
   }
@@ -61,7 +66,7 @@ export class UploadStore {
 
   /** Streams a chunk onto the end of the session; returns the new size. */
   async append(name: string, id: string, body: Readable, options: AppendOptions = {}): Promise<number> {
-    return await this.exclusive(name, id, () => this.appendUnlocked(name, id, body, options));
+    return await this.exclusive(name, id, () => this.dropWhenDiskFull(name, id, () => this.appendUnlocked(name, id, body, options)));
   }
 
   /**
@@ -69,26 +74,41 @@ export class UploadStore {
    * durable and moves it under its digest, then links it into the repository.
    */
   async complete(name: string, id: string, digest: ParsedDigest, body?: Readable): Promise<number> {
-    return await this.exclusive(name, id, async () => {
-      if (body) await this.appendUnlocked(name, id, body, {});
-      const size = await this.size(name, id);
-      const actual = await this.digestOf(name, id, size, digest.algorithm);
-      if (actual !== digest.hex) {
-        await this.cancelUnlocked(name, id);
-        throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
-          digest: digest.digest,
-        });
-      }
-      const dataPath = paths.uploadData(name, id);
-      if ((await this.blobs.size(digest)) !== size) {
-        const writer = await this.driver.writer(dataPath, true);
-        await writer.commit();
-        await this.driver.move(dataPath, paths.blobData(digest));
-      }
-      await this.blobs.link(name, digest);
+    return await this.exclusive(name, id, () => this.dropWhenDiskFull(name, id, () => this.completeUnlocked(name, id, digest, body)));
+  }
+
+  private async completeUnlocked(name: string, id: string, digest: ParsedDigest, body?: Readable): Promise<number> {
+    if (body) await this.appendUnlocked(name, id, body, {});
+    const size = await this.size(name, id);
+    const actual = await this.digestOf(name, id, size, digest.algorithm);
+    if (actual !== digest.hex) {
       await this.cancelUnlocked(name, id);
-      return size;
-    });
+      throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+        digest: digest.digest,
+      });
+    }
+    const dataPath = paths.uploadData(name, id);
+    if ((await this.blobs.size(digest)) !== size) {
+      const writer = await this.driver.writer(dataPath, true);
+      await writer.commit();
+      await this.driver.move(dataPath, paths.blobData(digest));
+    }
+    await this.blobs.link(name, digest);
+    await this.cancelUnlocked(name, id);
+    return size;
+  }
+
+  /**
+   * On a full disk the session is dropped: its bytes are returned to the disk at once (an
+   * abandoned half-layer must not keep a full disk full), and the client's retry starts anew.
+   */
+  private async dropWhenDiskFull<T>(name: string, id: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (isDiskFull(err)) await this.cancelUnlocked(name, id).catch(() => undefined);
+      throw err;
+    }
   }
 
   async cancel(name: string, id: string): Promise<void> {
@@ -172,6 +192,11 @@ function rangeError(id: string, current: number, message: string): RegistryError
     status: 416,
     headers: { Range: rangeHeader(current), 'Docker-Upload-UUID': id },
   });
+}
+
+function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 function checkId(id: string): void {
