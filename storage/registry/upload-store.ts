@@ -5,12 +5,12 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
-import { pipeline } from 'node:stream/promises';
 import type { ParsedDigest } from '../../common/digest.js';
 import { RegistryError } from '../../common/errors.js';
 import { isPathNotFound, type StorageDriver } from '../driver/driver.js';
 import { noteBytesReceived } from '../runtime/buffer-reclaim.js';
 import type { BlobStore } from './blob-store.js';
+import { copyCoalesced } from './coalesced-copy.js';
 import { deleteIfPresent } from './links.js';
 import { paths } from './paths.js';
 
@@ -128,12 +128,11 @@ export class UploadStore {
     this.hashes.delete(k);
     const hash = state && state.size === current ? state.hash : undefined;
     const writer = await this.driver.writer(paths.uploadData(name, id), true);
-    body.on('data', (chunk: Buffer) => {
-      hash?.update(chunk);
-      noteBytesReceived(chunk.length);
-    });
     try {
-      await pipeline(body, writer.stream);
+      await copyCoalesced(body, writer.stream, (bytes) => {
+        hash?.update(bytes);
+        noteBytesReceived(bytes.length);
+      });
     } finally {
       await writer.close();
     }

@@ -1,6 +1,6 @@
 // A storage driver that forwards to a real one and fails chosen operations a given number of
 // times (the way a disk fails: EIO on fsync, ENOSPC on rename), to test what the registry does
-// after a failure and that a retry then succeeds.
+// after a failure and that a retry then succeeds. It also counts writes to file streams.
 import type { Readable } from 'node:stream';
 import type { FileInfo, FileWriter, StorageDriver } from '../../storage/driver/driver.js';
 
@@ -11,6 +11,8 @@ export class FaultyDriver implements StorageDriver {
   private readonly faults = new Map<FaultyOperation, { times: number; code: string; when?: (path: string) => boolean }>();
   /** How many injected failures were thrown so far. */
   injected = 0;
+  /** How many times the registry wrote to a file writer's stream (each write is a hash update and a queued chunk). */
+  streamWrites = 0;
 
   constructor(private readonly inner: StorageDriver) {
     this.name = `faulty ${inner.name}`;
@@ -46,6 +48,12 @@ export class FaultyDriver implements StorageDriver {
     this.check('writer', path);
     const inner = await this.inner.writer(path, append);
     const check = () => this.check('commit', path);
+    const stream = inner.stream as unknown as { write: (...args: unknown[]) => boolean };
+    const write = stream.write.bind(stream);
+    stream.write = (...args: unknown[]) => {
+      this.streamWrites++;
+      return write(...args);
+    };
     return {
       get size() {
         return inner.size;
