@@ -5,7 +5,7 @@ import { listNames } from './links.js';
 import { ManifestStore } from './manifest-store.js';
 import { paths } from './paths.js';
 import { ReferrerStore } from './referrer-store.js';
-import { listRepositories } from './repository-list.js';
+import { listRepositories, listRepositoriesAfter } from './repository-list.js';
 import { TagStore } from './tag-store.js';
 import { UploadStore } from './upload-store.js';
 
@@ -26,6 +26,11 @@ export class Registry {
 
   async repositories(): Promise<string[]> {
     return await listRepositories(this.driver);
+  }
+
+  /** At most `limit` repositories after `last`, in catalog order, reading no more than needed. */
+  async repositoriesAfter(last: string | undefined, limit: number): Promise<string[]> {
+    return await listRepositoriesAfter(this.driver, last, limit);
   }
 
   /**

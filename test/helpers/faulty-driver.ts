@@ -13,6 +13,8 @@ export class FaultyDriver implements StorageDriver {
   injected = 0;
   /** How many times the registry wrote to a file writer's stream (each write is a hash update and a queued chunk). */
   streamWrites = 0;
+  /** How many directories were listed. */
+  lists = 0;
 
   constructor(private readonly inner: StorageDriver) {
     this.name = `faulty ${inner.name}`;
@@ -78,6 +80,7 @@ export class FaultyDriver implements StorageDriver {
   }
 
   list(path: string): Promise<string[]> {
+    this.lists++;
     return this.inner.list(path);
   }
 
