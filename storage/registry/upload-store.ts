@@ -12,7 +12,10 @@ import { noteBytesReceived } from '../runtime/buffer-reclaim.js';
 import type { BlobStore } from './blob-store.js';
 import { copyCoalesced } from './coalesced-copy.js';
 import { deleteIfPresent } from './links.js';
+import { UploadSessionLimiter, type UploadLimits } from './upload-limits.js';
 import { paths } from './paths.js';
+
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { maxUploads: 5_000, maxUploadsPerClient: 500 };
 
 // Hash states of sessions abandoned by their clients must not pile up.
 const MAX_HASH_STATES = 10_000;
@@ -33,13 +36,19 @@ export interface AppendOptions {
 export class UploadStore {
   private readonly hashes = new LRUCache<string, HashState>({ max: MAX_HASH_STATES });
   private readonly busy = new Set<string>();
+  private readonly limiter: UploadSessionLimiter;
 
   constructor(
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
-  ) {}
+    limits: UploadLimits = DEFAULT_UPLOAD_LIMITS,
+  ) {
+    this.limiter = new UploadSessionLimiter(limits);
+  }
 
-  async start(name: string): Promise<string> {
+  /** Opens a session for `client` (a user or an address); TOOMANYREQUESTS past the caps. */
+  async start(name: string, client = ''): Promise<string> {
+    this.limiter.admit(client);
     const id = randomUUID();
     try {
       await this.driver.putContent(paths.uploadStartedAt(name, id), Buffer.from(rfc3339(new Date())));
@@ -50,6 +59,7 @@ export class UploadStore {
       throw err;
     }
     this.hashes.set(key(name, id), { size: 0, hash: createHash('sha256') });
+    this.limiter.opened(key(name, id), client);
     return id;
   }
 
@@ -123,6 +133,7 @@ export class UploadStore {
       throw rangeError(id, current, `chunk starts at ${options.start}, the upload has ${current} bytes`);
     }
     const k = key(name, id);
+    this.limiter.touch(k);
     const state = this.hashes.get(k);
     // The in-memory hash only stays valid if every byte of this chunk reaches the file.
     this.hashes.delete(k);
@@ -162,6 +173,7 @@ export class UploadStore {
 
   private async cancelUnlocked(name: string, id: string): Promise<void> {
     this.hashes.delete(key(name, id));
+    this.limiter.closed(key(name, id));
     await deleteIfPresent(this.driver, paths.uploadDir(name, id));
   }
 
