@@ -1,6 +1,7 @@
 // Request-body helpers: storage never buffers blobs, only manifests (bounded).
 import type { IncomingMessage } from 'node:http';
 import { RegistryError } from '../../common/errors.js';
+import { noteBytesReceived } from '../runtime/buffer-reclaim.js';
 
 /**
  * How much of a too-large body is read and discarded before answering 413. Answering before
@@ -24,6 +25,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   // A declared size over the limit is refused without keeping anything.
   let size = declared > limit ? declared : 0;
   await consume(req, (chunk) => {
+    noteBytesReceived(chunk.length);
     size += chunk.length;
     if (size <= limit) chunks.push(chunk);
     return size <= limit + MAX_DISCARDED_BYTES;
