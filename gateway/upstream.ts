@@ -34,7 +34,7 @@ export function createUpstream(storage: RegistryConfig['storageservice']): Upstr
   return { target, agent, description, close: () => agent.destroy() };
 }
 
-export function targetOf(storage: RegistryConfig['storageservice']): UpstreamTarget {
+export function targetOf(storage: Pick<RegistryConfig['storageservice'], 'addr' | 'url'>): UpstreamTarget {
   if (storage.url) {
     const url = new URL(storage.url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {

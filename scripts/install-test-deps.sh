@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests drive for real: the reference registry (registry:2's
 # program), htpasswd, nginx, the container clients (docker, podman, buildah, skopeo, containerd's
-# ctr), docker-compose, openssl and curl. Quick no-op when they are all installed already.
+# ctr), docker-compose, openssl, curl, and strace (to watch the storage driver's fsyncs). Quick
+# no-op when they are all installed already.
 # Needs root (apt-get) only when something is missing. Usage: bash scripts/install-test-deps.sh
 set -euo pipefail
 
-PACKAGES=(docker-registry apache2-utils nginx skopeo podman buildah containerd docker.io docker-compose openssl curl)
+PACKAGES=(docker-registry apache2-utils nginx skopeo podman buildah containerd docker.io docker-compose openssl curl strace)
 
 installed() {
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]

@@ -19,7 +19,10 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
   const root = config.storage.filesystem.rootdirectory;
   mkdirSync(root, { recursive: true });
   const driver = new FilesystemDriver(root);
-  const registry = new Registry(driver);
+  const registry = new Registry(driver, {
+    maxUploads: config.storageservice.maxuploads,
+    maxUploadsPerClient: config.storageservice.maxuploadsperclient,
+  });
   const app = createStorageApp({
     registry,
     logger,

@@ -43,6 +43,9 @@ export const DEFAULTS = {
   realm: 'Registry Realm',
   uploadPurgeAgeMs: 168 * 3_600_000,
   uploadPurgeIntervalMs: 24 * 3_600_000,
+  // A team of 50 each pushing a few images at docker's 5 layers at a time stays far below.
+  maxUploads: 5_000,
+  maxUploadsPerClient: 500,
 } as const;
 
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
@@ -143,7 +146,11 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
       headers: s.get<Record<string, string[]>>('http.headers') ?? {},
       trustedproxies: s.get<string[]>('http.trustedproxies') ?? [],
     },
-    storageservice: { addr: address('storageservice.addr', DEFAULTS.storageServiceAddr) },
+    storageservice: {
+      addr: address('storageservice.addr', DEFAULTS.storageServiceAddr),
+      maxuploads: s.get<number>('storageservice.maxuploads') ?? DEFAULTS.maxUploads,
+      maxuploadsperclient: s.get<number>('storageservice.maxuploadsperclient') ?? DEFAULTS.maxUploadsPerClient,
+    },
   };
   const host = s.get<string>('http.host');
   if (host !== undefined) config.http.host = host;

@@ -186,5 +186,7 @@ export const SCHEMA: SectionNode = section({
     addr: value(v.string),
     token: value(v.string),
     url: value(v.httpUrl),
+    maxuploads: value(v.positiveInteger),
+    maxuploadsperclient: value(v.positiveInteger),
   }),
 });

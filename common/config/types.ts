@@ -66,6 +66,10 @@ export interface RegistryConfig {
     token?: string;
     /** Base URL the gateway proxies to (default derived from `addr`). */
     url?: string;
+    /** Open upload sessions storage accepts in total (default 5000); past it, 429. */
+    maxuploads: number;
+    /** Open upload sessions per client, by user or else address (default 500); past it, 429. */
+    maxuploadsperclient: number;
   };
   /**
    * Project setting: who may pull, push and delete what (gateway/access). Unset: every

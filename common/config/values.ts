@@ -37,6 +37,12 @@ export const boolean: ValueParser<boolean> = (node) => {
   throw new ValueProblem(`expected true or false, got ${describeRaw(node)}`);
 };
 
+export const positiveInteger: ValueParser<number> = (node) => {
+  const text = scalarText(node, 'a whole number').trim();
+  if (!/^[1-9]\d{0,8}$/.test(text)) throw new ValueProblem(`expected a whole number of at least 1, got ${describeRaw(node)}`);
+  return Number(text);
+};
+
 export function oneOf<T extends string>(values: readonly T[], caseInsensitive = false): ValueParser<T> {
   return (node) => {
     const text = scalarText(node, `one of ${values.join(', ')}`).trim();

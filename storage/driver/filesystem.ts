@@ -1,6 +1,8 @@
 // The default driver: files under a root directory, in exactly the layout registry:2 writes.
 // Small files are replaced atomically (temp file, fsync, rename); big files are appended with
-// vectored writes and fsynced on commit.
+// vectored writes and fsynced on commit. After a rename that acknowledges a write, the
+// directories whose entries changed are fsynced too: without that, a power loss can forget
+// the new name even though the file's data is on disk.
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -27,24 +29,24 @@ export class FilesystemDriver implements StorageDriver {
 
   async putContent(path: string, content: Uint8Array): Promise<void> {
     const target = this.full(path);
-    await fs.mkdir(dirname(target), { recursive: true });
+    const created = await fs.mkdir(dirname(target), { recursive: true });
     const temp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
-    const handle = await fs.open(temp, 'w', 0o644);
     try {
-      await handle.writeFile(content);
-      await handle.datasync();
-    } catch (err) {
-      await handle.close();
-      await fs.rm(temp, { force: true });
-      throw err;
-    }
-    await handle.close();
-    try {
+      const handle = await fs.open(temp, 'w', 0o644);
+      try {
+        await handle.writeFile(content);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
       await fs.rename(temp, target);
     } catch (err) {
+      // Nothing of a failed write stays behind (a full disk leaves no temp file, no empty folder).
       await fs.rm(temp, { force: true });
+      await removeEmptyDirectories(dirname(target), created);
       throw err;
     }
+    await syncDirectories(dirname(target), created);
   }
 
   async reader(path: string, offset = 0, length?: number): Promise<Readable> {
@@ -89,8 +91,14 @@ export class FilesystemDriver implements StorageDriver {
   async move(sourcePath: string, destPath: string): Promise<void> {
     const source = this.full(sourcePath);
     const dest = this.full(destPath);
-    await fs.mkdir(dirname(dest), { recursive: true });
-    await this.translate(sourcePath, () => fs.rename(source, dest));
+    const created = await fs.mkdir(dirname(dest), { recursive: true });
+    try {
+      await this.translate(sourcePath, () => fs.rename(source, dest));
+    } catch (err) {
+      await removeEmptyDirectories(dirname(dest), created);
+      throw err;
+    }
+    await syncDirectories(dirname(dest), created);
   }
 
   async delete(path: string): Promise<void> {
@@ -107,6 +115,40 @@ export class FilesystemDriver implements StorageDriver {
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new PathNotFoundError(path);
       throw err;
     }
+  }
+}
+
+/**
+ * Makes the entries of `dir` durable, and those of the directories `mkdir` just created on the
+ * way to it (`created` is the first one, as `fs.mkdir` returns it): each new directory is itself
+ * an entry in its parent.
+ */
+async function syncDirectories(dir: string, created: string | undefined): Promise<void> {
+  const dirs = [dir];
+  if (created !== undefined) {
+    for (let d = dirname(dir); d.length >= dirname(created).length && d !== dirname(d); d = dirname(d)) dirs.push(d);
+  }
+  await Promise.all(dirs.map(syncDirectory));
+}
+
+/** Removes `dir` and its parents up to `created` while they are empty (another writer may use them). */
+async function removeEmptyDirectories(dir: string, created: string | undefined): Promise<void> {
+  if (created === undefined) return;
+  for (let d = dir; d.length >= created.length; d = dirname(d)) {
+    try {
+      await fs.rmdir(d);
+    } catch {
+      return;
+    }
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -5,11 +5,16 @@ import { parseDigest } from '../../common/digest.js';
 import { readBody } from '../http/body.js';
 import type { StorageDeps } from '../http/context.js';
 import { location, repositoryPath } from '../http/locations.js';
+import { Budget } from '../registry/bounded.js';
 import { MAX_MANIFEST_BYTES } from '../registry/manifest-parser.js';
 import { nameParam, requireDeleteEnabled, stringParam } from './params.js';
 import { emptyBody } from '../http/empty-body.js';
 
+// Manifest bytes being read and parsed at once, across all requests.
+const MANIFEST_BUDGET_BYTES = 16 * 1024 * 1024;
+
 export function manifestHandlers({ registry, options }: StorageDeps) {
+  const manifestBytes = new Budget(MANIFEST_BUDGET_BYTES);
   return {
     async get(ctx: Context): Promise<void> {
       const name = nameParam(ctx);
@@ -28,8 +33,14 @@ export function manifestHandlers({ registry, options }: StorageDeps) {
     async put(ctx: Context): Promise<void> {
       const name = nameParam(ctx);
       const reference = stringParam(ctx, 'reference');
-      const content = await readBody(ctx.req, MAX_MANIFEST_BYTES);
-      const result = await registry.manifests.put(name, reference, ctx.get('content-type') || undefined, content);
+      // Reading and parsing a manifest holds several times its size: a crowd of 4 MiB bodies
+      // takes turns within the budget (a body of unknown size counts as the largest allowed).
+      const declared = Number(ctx.get('content-length'));
+      const weight = Number.isSafeInteger(declared) && declared >= 0 ? declared : MAX_MANIFEST_BYTES;
+      const result = await manifestBytes.run(weight, async () => {
+        const content = await readBody(ctx.req, MAX_MANIFEST_BYTES);
+        return await registry.manifests.put(name, reference, ctx.get('content-type') || undefined, content);
+      });
       ctx.status = 201;
       ctx.set('Location', location(ctx, options, repositoryPath(name, `manifests/${result.digest.digest}`)));
       ctx.set('Docker-Content-Digest', result.digest.digest);

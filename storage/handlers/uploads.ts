@@ -4,6 +4,7 @@
 import type { Context } from 'koa';
 import { parseDigest } from '../../common/digest.js';
 import { RegistryError } from '../../common/errors.js';
+import { INTERNAL_USER_HEADER } from '../../common/internal-headers.js';
 import { assertName } from '../../common/names.js';
 import { hasBody } from '../http/body.js';
 import type { StorageDeps } from '../http/context.js';
@@ -46,7 +47,7 @@ export function uploadHandlers({ registry, options }: StorageDeps) {
       }
       // Parsed before the session exists: a malformed digest must not leave an orphan session.
       const expected = typeof digest === 'string' ? parseDigest(digest) : undefined;
-      const id = await registry.uploads.start(name);
+      const id = await registry.uploads.start(name, clientOf(ctx));
       if (expected) {
         await registry.uploads.complete(name, id, expected, hasBody(ctx.req) ? ctx.req : undefined);
         answerBlob(ctx, name, expected.digest);
@@ -88,6 +89,17 @@ export function uploadHandlers({ registry, options }: StorageDeps) {
       ctx.status = 204;
     },
   };
+}
+
+/**
+ * Who opens an upload session, for the per-client cap: the user the gateway authenticated, else
+ * the client address it forwarded (storage is reachable only by the gateway), else the peer.
+ */
+function clientOf(ctx: Context): string {
+  const user = ctx.get(INTERNAL_USER_HEADER);
+  if (user) return `user:${user}`;
+  const forwarded = ctx.get('x-forwarded-for').split(',')[0]?.trim();
+  return `address:${forwarded || ctx.req.socket.remoteAddress || ''}`;
 }
 
 /** `Content-Range: <start>-<end>` of a chunked PATCH (inclusive), with its length. */

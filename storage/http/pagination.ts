@@ -3,8 +3,13 @@ import type { Context } from 'koa';
 import { RegistryError } from '../../common/errors.js';
 import { compareNames } from '../registry/repository-list.js';
 
-/** A page of `all` (sorted by compareNames) after `last`, at most `n` long. */
-export function paginate(ctx: Context, all: string[], basePath: string): string[] {
+export interface PageParams {
+  n?: number;
+  last?: string;
+}
+
+/** `n` and `last` of the query; PAGINATION_NUMBER_INVALID for an `n` that is not a number. */
+export function pageParams(ctx: Context): PageParams {
   const nParam = ctx.query.n;
   const lastParam = ctx.query.last;
   const last = typeof lastParam === 'string' ? lastParam : undefined;
@@ -15,6 +20,15 @@ export function paginate(ctx: Context, all: string[], basePath: string): string[
     }
     n = Number(nParam);
   }
+  return { n, last };
+}
+
+/**
+ * A page of `all` (sorted by compareNames) after `last`, at most `n` long. `all` may stop early
+ * (a listing that read only n + 1 entries after `last`): one more than `n` is enough for Link.
+ */
+export function paginate(ctx: Context, all: string[], basePath: string): string[] {
+  const { n, last } = pageParams(ctx);
   const after = last === undefined ? all : all.filter((entry) => compareNames(entry, last) > 0);
   if (n === undefined) return after;
   const page = after.slice(0, n);

@@ -13,6 +13,13 @@ import {
 } from './media-types.js';
 
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/**
+ * Descriptors (config, layers, index entries) one manifest may list. Real images have at most a
+ * few hundred; every one costs file lookups, so a 4 MiB list of tens of thousands is refused.
+ */
+export const MAX_REFERENCES = 10_000;
+/** Nesting of arrays and objects; a manifest needs about 5. Deeper JSON is refused unparsed. */
+export const MAX_JSON_DEPTH = 64;
 
 export interface Descriptor {
   mediaType: string;
@@ -63,6 +70,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   if (type && DOCKER_SCHEMA1.includes(type)) {
     throw invalid('Docker schema 1 manifests are not supported: push with a current client (schema 2 or OCI)');
   }
+  checkJsonDepth(body, MAX_JSON_DEPTH);
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
@@ -80,6 +88,11 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     throw invalid(`mediaType ${json.mediaType} does not match Content-Type ${type}`);
   }
   if (!isKnownManifestType(mediaType)) throw invalid(`unsupported manifest media type ${JSON.stringify(mediaType)}`);
+
+  const listed = (Array.isArray(json.layers) ? json.layers.length : 0) + (Array.isArray(json.manifests) ? json.manifests.length : 0);
+  if (listed > MAX_REFERENCES) {
+    throw invalid(`manifest lists ${listed} descriptors; at most ${MAX_REFERENCES} are accepted`, { limit: MAX_REFERENCES });
+  }
 
   const parsed: ParsedManifest = { mediaType, blobs: [], manifests: [] };
   if (IMAGE_MANIFESTS.has(mediaType)) {
@@ -102,6 +115,28 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   if (json.subject !== undefined) parsed.subject = parseDigest(descriptor(json.subject, 'subject').digest);
   if (isObject(json.annotations)) parsed.annotations = json.annotations as Record<string, string>;
   return parsed;
+}
+
+/**
+ * Refuses JSON nested deeper than `limit` with one pass over the bytes, before JSON.parse: a
+ * few megabytes of `[` would otherwise block the event loop for seconds and leave the heap huge.
+ */
+export function checkJsonDepth(body: Uint8Array, limit: number): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) throw invalid(`manifest JSON is nested deeper than ${limit} levels`);
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
 }
 
 function descriptor(value: unknown, where: string): Descriptor {

@@ -3,11 +3,12 @@
 // in-memory cache serves hot manifests without touching storage; links are always read.
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { parseDigest, type ParsedDigest } from '../../common/digest.js';
+import { isDigest, parseDigest, type ParsedDigest } from '../../common/digest.js';
 import { RegistryError } from '../../common/errors.js';
-import { assertTag } from '../../common/names.js';
+import { assertTag, isValidTag } from '../../common/names.js';
 import type { StorageDriver } from '../driver/driver.js';
 import type { BlobStore } from './blob-store.js';
+import { mapBounded } from './bounded.js';
 import { deleteIfPresent, linkExists, writeLink } from './links.js';
 import { MAX_MANIFEST_BYTES, mediaTypeOf, parseManifest, type Descriptor } from './manifest-parser.js';
 import { paths } from './paths.js';
@@ -26,6 +27,13 @@ export interface PutResult {
 }
 
 const CACHE_BYTES = 64 * 1024 * 1024;
+const REFERENCE_CHECKS_AT_ONCE = 16;
+
+function distinct(digests: ParsedDigest[]): ParsedDigest[] {
+  const seen = new Map<string, ParsedDigest>();
+  for (const d of digests) if (!seen.has(d.digest)) seen.set(d.digest, d);
+  return [...seen.values()];
+}
 
 export class ManifestStore {
   private readonly cache = new LRUCache<string, { mediaType: string; content: Buffer }>({
@@ -40,10 +48,15 @@ export class ManifestStore {
     private readonly referrers: ReferrerStore,
   ) {}
 
-  /** Resolves a tag or digest to the manifest; MANIFEST_UNKNOWN when absent from the repository. */
+  /**
+   * Resolves a tag or digest to the manifest; MANIFEST_UNKNOWN when absent from the repository.
+   * A reference that is neither a valid tag nor a valid digest names no manifest: 404 as well
+   * (what the OCI conformance tests and registry:2 answer), unlike a PUT with it (400).
+   */
   async get(name: string, reference: string): Promise<StoredManifest> {
-    const digest = await this.resolve(name, reference);
     const unknown = new RegistryError('MANIFEST_UNKNOWN', undefined, { name, reference });
+    if (!isValidTag(reference) && !isDigest(reference)) throw unknown;
+    const digest = await this.resolve(name, reference);
     if (!digest || !(await linkExists(this.driver, paths.revisionLink(name, digest)))) throw unknown;
     const cached = this.cache.get(digest.digest);
     if (cached) return { digest, ...cached };
@@ -111,10 +124,14 @@ export class ManifestStore {
     return await this.tags.resolve(name, reference);
   }
 
+  /** Each distinct reference checked once, a few at a time (a manifest may list one blob 30,000 times). */
   private async checkReferences(name: string, blobs: ParsedDigest[], manifests: ParsedDigest[]): Promise<void> {
-    const blobChecks = blobs.map(async (d) => ((await this.blobs.isLinked(name, d)) && (await this.blobs.size(d)) !== undefined) || d);
-    const manifestChecks = manifests.map(async (d) => (await linkExists(this.driver, paths.revisionLink(name, d))) || d);
-    const missing = (await Promise.all([...blobChecks, ...manifestChecks])).filter((r): r is ParsedDigest => r !== true);
+    const checks = [
+      ...distinct(blobs).map((d) => async () => ((await this.blobs.isLinked(name, d)) && (await this.blobs.size(d)) !== undefined) || d),
+      ...distinct(manifests).map((d) => async () => (await linkExists(this.driver, paths.revisionLink(name, d))) || d),
+    ];
+    const results = await mapBounded(checks, REFERENCE_CHECKS_AT_ONCE, (check) => check());
+    const missing = results.filter((r): r is ParsedDigest => r !== true);
     if (missing.length > 0) {
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown blob(s) or manifest(s)`, {
         digests: missing.map((d) => d.digest),

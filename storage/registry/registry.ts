@@ -5,8 +5,9 @@ import { listNames } from './links.js';
 import { ManifestStore } from './manifest-store.js';
 import { paths } from './paths.js';
 import { ReferrerStore } from './referrer-store.js';
-import { listRepositories } from './repository-list.js';
+import { listRepositories, listRepositoriesAfter } from './repository-list.js';
 import { TagStore } from './tag-store.js';
+import type { UploadLimits } from './upload-limits.js';
 import { UploadStore } from './upload-store.js';
 
 export class Registry {
@@ -16,9 +17,12 @@ export class Registry {
   readonly referrers: ReferrerStore;
   readonly manifests: ManifestStore;
 
-  constructor(readonly driver: StorageDriver) {
+  constructor(
+    readonly driver: StorageDriver,
+    uploadLimits?: UploadLimits,
+  ) {
     this.blobs = new BlobStore(driver);
-    this.uploads = new UploadStore(driver, this.blobs);
+    this.uploads = new UploadStore(driver, this.blobs, uploadLimits);
     this.tags = new TagStore(driver);
     this.referrers = new ReferrerStore(driver);
     this.manifests = new ManifestStore(driver, this.blobs, this.tags, this.referrers);
@@ -26,6 +30,11 @@ export class Registry {
 
   async repositories(): Promise<string[]> {
     return await listRepositories(this.driver);
+  }
+
+  /** At most `limit` repositories after `last`, in catalog order, reading no more than needed. */
+  async repositoriesAfter(last: string | undefined, limit: number): Promise<string[]> {
+    return await listRepositoriesAfter(this.driver, last, limit);
   }
 
   /**

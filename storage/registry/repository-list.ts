@@ -14,6 +14,33 @@ export async function listRepositories(driver: StorageDriver): Promise<string[]>
 }
 
 /**
+ * Repositories after `last` (all when undefined), in compareNames order, at most `limit`: one
+ * directory at a time, depth first with each directory's entries in byte order (which is
+ * exactly compareNames order, `/` sorting first), skipping folders that hold only names up to
+ * `last` and stopping at `limit`. A page of the catalog costs about its size, not the registry's.
+ */
+export async function listRepositoriesAfter(driver: StorageDriver, last: string | undefined, limit: number): Promise<string[]> {
+  const found: string[] = [];
+  async function walk(prefix: string, dir: string): Promise<boolean> {
+    const children = (await listNames(driver, dir)).sort();
+    if (prefix !== '' && children.includes('_layers') && (last === undefined || compareNames(prefix, last) > 0)) {
+      found.push(prefix);
+      if (found.length >= limit) return true;
+    }
+    for (const child of children) {
+      if (child.startsWith('_')) continue;
+      const name = prefix === '' ? child : `${prefix}/${child}`;
+      // Everything under `name` sorts before `last` unless `last` is itself under `name`.
+      if (last !== undefined && compareNames(name, last) < 0 && !last.startsWith(`${name}/`)) continue;
+      if (await walk(name, `${dir}/${child}`)) return true;
+    }
+    return false;
+  }
+  if (limit > 0) await walk('', REPOSITORIES);
+  return found;
+}
+
+/**
  * Visits every folder under `repositories/` that could be a repository, with the names of its
  * children (`_layers`, `_manifests`, `_uploads`, nested names…); `_` folders are never descended.
  */

@@ -2,6 +2,7 @@
 // manifest the tag ever pointed to (registry:2 keeps it; its garbage collector reads it).
 import type { ParsedDigest } from '../../common/digest.js';
 import type { StorageDriver } from '../driver/driver.js';
+import { mapBounded } from './bounded.js';
 import { deleteIfPresent, listNames, readLink, writeLink } from './links.js';
 import { paths } from './paths.js';
 
@@ -30,7 +31,7 @@ export class TagStore {
   /** Tags whose current link points to `digest`. */
   async pointingTo(name: string, digest: ParsedDigest): Promise<string[]> {
     const tags = await this.list(name);
-    const targets = await Promise.all(tags.map((tag) => this.resolve(name, tag)));
+    const targets = await mapBounded(tags, 16, (tag) => this.resolve(name, tag));
     return tags.filter((_, i) => targets[i]?.digest === digest.digest);
   }
 }

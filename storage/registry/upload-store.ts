@@ -6,14 +6,17 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
-import { pipeline } from 'node:stream/promises';
 import type { ParsedDigest } from '../../common/digest.js';
 import { RegistryError } from '../../common/errors.js';
 import { isPathNotFound, type StorageDriver } from '../driver/driver.js';
 import { noteBytesReceived } from '../runtime/buffer-reclaim.js';
 import type { BlobStore } from './blob-store.js';
+import { copyCoalesced } from './coalesced-copy.js';
 import { deleteIfPresent } from './links.js';
+import { UploadSessionLimiter, type UploadLimits } from './upload-limits.js';
 import { paths } from './paths.js';
+
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { maxUploads: 5_000, maxUploadsPerClient: 500 };
 
 // Hash states of sessions abandoned by their clients must not pile up.
 const MAX_HASH_STATES = 10_000;
@@ -34,18 +37,30 @@ export interface AppendOptions {
 export class UploadStore {
   private readonly hashes = new LRUCache<string, HashState>({ max: MAX_HASH_STATES });
   private readonly busy = new Set<string>();
+  private readonly limiter: UploadSessionLimiter;
 
   constructor(
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
-  ) {}
+    limits: UploadLimits = DEFAULT_UPLOAD_LIMITS,
+  ) {
+    this.limiter = new UploadSessionLimiter(limits);
+  }
 
-  async start(name: string): Promise<string> {
+  /** Opens a session for `client` (a user or an address); TOOMANYREQUESTS past the caps. */
+  async start(name: string, client = ''): Promise<string> {
+    this.limiter.admit(client);
     const id = randomUUID();
-    await this.driver.putContent(paths.uploadStartedAt(name, id), Buffer.from(rfc3339(new Date())));
-    const writer = await this.driver.writer(paths.uploadData(name, id), false);
-    await writer.close();
+    try {
+      await this.driver.putContent(paths.uploadStartedAt(name, id), Buffer.from(rfc3339(new Date())));
+      const writer = await this.driver.writer(paths.uploadData(name, id), false);
+      await writer.close();
+    } catch (err) {
+      await deleteIfPresent(this.driver, paths.uploadDir(name, id)).catch(() => false);
+      throw err;
+    }
     this.hashes.set(key(name, id), { size: 0, hash: createHash('sha256') });
+    this.limiter.opened(key(name, id), client);
     return id;
   }
 
@@ -62,7 +77,7 @@ export class UploadStore {
 
   /** Streams a chunk onto the end of the session; returns the new size. */
   async append(name: string, id: string, body: Readable, options: AppendOptions = {}): Promise<number> {
-    return await this.exclusive(name, id, () => this.appendUnlocked(name, id, body, options));
+    return await this.exclusive(name, id, () => this.dropWhenDiskFull(name, id, () => this.appendUnlocked(name, id, body, options)));
   }
 
   /**
@@ -70,26 +85,41 @@ export class UploadStore {
    * durable and moves it under its digest, then links it into the repository.
    */
   async complete(name: string, id: string, digest: ParsedDigest, body?: Readable): Promise<number> {
-    return await this.exclusive(name, id, async () => {
-      if (body) await this.appendUnlocked(name, id, body, {});
-      const size = await this.size(name, id);
-      const actual = await this.digestOf(name, id, size, digest.algorithm);
-      if (actual !== digest.hex) {
-        await this.cancelUnlocked(name, id);
-        throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
-          digest: digest.digest,
-        });
-      }
-      const dataPath = paths.uploadData(name, id);
-      if ((await this.blobs.size(digest)) !== size) {
-        const writer = await this.driver.writer(dataPath, true);
-        await writer.commit();
-        await this.driver.move(dataPath, paths.blobData(digest));
-      }
-      await this.blobs.link(name, digest);
+    return await this.exclusive(name, id, () => this.dropWhenDiskFull(name, id, () => this.completeUnlocked(name, id, digest, body)));
+  }
+
+  private async completeUnlocked(name: string, id: string, digest: ParsedDigest, body?: Readable): Promise<number> {
+    if (body) await this.appendUnlocked(name, id, body, {});
+    const size = await this.size(name, id);
+    const actual = await this.digestOf(name, id, size, digest.algorithm);
+    if (actual !== digest.hex) {
       await this.cancelUnlocked(name, id);
-      return size;
-    });
+      throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+        digest: digest.digest,
+      });
+    }
+    const dataPath = paths.uploadData(name, id);
+    if ((await this.blobs.size(digest)) !== size) {
+      const writer = await this.driver.writer(dataPath, true);
+      await writer.commit();
+      await this.driver.move(dataPath, paths.blobData(digest));
+    }
+    await this.blobs.link(name, digest);
+    await this.cancelUnlocked(name, id);
+    return size;
+  }
+
+  /**
+   * On a full disk the session is dropped: its bytes are returned to the disk at once (an
+   * abandoned half-layer must not keep a full disk full), and the client's retry starts anew.
+   */
+  private async dropWhenDiskFull<T>(name: string, id: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (isDiskFull(err)) await this.cancelUnlocked(name, id).catch(() => undefined);
+      throw err;
+    }
   }
 
   async cancel(name: string, id: string): Promise<void> {
@@ -104,17 +134,17 @@ export class UploadStore {
       throw rangeError(id, current, `chunk starts at ${options.start}, the upload has ${current} bytes`);
     }
     const k = key(name, id);
+    this.limiter.touch(k);
     const state = this.hashes.get(k);
     // The in-memory hash only stays valid if every byte of this chunk reaches the file.
     this.hashes.delete(k);
     const hash = state && state.size === current ? state.hash : undefined;
     const writer = await this.driver.writer(paths.uploadData(name, id), true);
-    body.on('data', (chunk: Buffer) => {
-      hash?.update(chunk);
-      noteBytesReceived(chunk.length);
-    });
     try {
-      await pipeline(body, writer.stream);
+      await copyCoalesced(body, writer.stream, (bytes) => {
+        hash?.update(bytes);
+        noteBytesReceived(bytes.length);
+      });
     } finally {
       await writer.close();
     }
@@ -124,8 +154,18 @@ export class UploadStore {
   }
 
   private async digestOf(name: string, id: string, size: number, algorithm: string): Promise<string> {
-    const state = this.hashes.get(key(name, id));
-    if (algorithm === 'sha256' && state && state.size === size) return state.hash.digest('hex');
+    const k = key(name, id);
+    const state = this.hashes.get(k);
+    // Digest a copy: if a later step of the completion fails (fsync, rename, link), the cached
+    // state must still be usable by the client's retry (a finalised Hash throws forever). Any
+    // state that cannot be used is dropped for the re-hash below.
+    if (algorithm === 'sha256' && state && state.size === size) {
+      try {
+        return state.hash.copy().digest('hex');
+      } catch {
+        this.hashes.delete(k);
+      }
+    }
     const hash = createHash(algorithm);
     const reader = await this.driver.reader(paths.uploadData(name, id));
     for await (const chunk of reader) hash.update(chunk as Buffer);
@@ -134,6 +174,7 @@ export class UploadStore {
 
   private async cancelUnlocked(name: string, id: string): Promise<void> {
     this.hashes.delete(key(name, id));
+    this.limiter.closed(key(name, id));
     await deleteIfPresent(this.driver, paths.uploadDir(name, id));
   }
 
@@ -163,6 +204,11 @@ function rangeError(id: string, current: number, message: string): RegistryError
     status: 416,
     headers: { Range: rangeHeader(current), 'Docker-Upload-UUID': id },
   });
+}
+
+function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 function checkId(id: string): void {

@@ -103,7 +103,7 @@ test('with no configuration at all, the defaults work on a laptop', (t) => {
       },
     },
     http: { addr: ':5000', relativeurls: false, headers: {}, trustedproxies: [] },
-    storageservice: { addr: '127.0.0.1:5001' },
+    storageservice: { addr: '127.0.0.1:5001', maxuploads: 5000, maxuploadsperclient: 500 },
   });
 });
 
@@ -169,6 +169,8 @@ auth:
 storageservice:
   addr: unix:run/storage.sock
   url: http://storage:5001
+  maxuploads: 100
+  maxuploadsperclient: 10
 `,
   );
   t.deepEqual(warnings, []);
@@ -192,7 +194,7 @@ storageservice:
       trustedproxies: ['10.0.0.0/8', '192.168.1.10', '::1'],
     },
     auth: { htpasswd: { realm: 'Registry Realm', path: join(dir, 'auth/htpasswd'), refuseinsecure: true } },
-    storageservice: { addr: `unix:${join(dir, 'run/storage.sock')}`, token: '0123abc', url: 'http://storage:5001' },
+    storageservice: { addr: `unix:${join(dir, 'run/storage.sock')}`, token: '0123abc', url: 'http://storage:5001', maxuploads: 100, maxuploadsperclient: 10 },
   });
 });
 
@@ -497,4 +499,14 @@ test('when two spellings of a variable are set, the later one wins with a warnin
 test('an empty variable unsets the setting', (t) => {
   const { config } = load({ REGISTRY_STORAGE_DELETE_ENABLED: '' }, CLIENTS_CONFIG);
   t.false(config.storage.delete.enabled);
+});
+
+test('upload session caps: defaults, REGISTRY_STORAGESERVICE_MAXUPLOADS*, and a bad value named', (t) => {
+  const defaults = load({}).config.storageservice;
+  t.is(defaults.maxuploads, 5000);
+  t.is(defaults.maxuploadsperclient, 500);
+  const set = load({ REGISTRY_STORAGESERVICE_MAXUPLOADS: '20', REGISTRY_STORAGESERVICE_MAXUPLOADSPERCLIENT: '3' }).config.storageservice;
+  t.is(set.maxuploads, 20);
+  t.is(set.maxuploadsperclient, 3);
+  t.regex(loadError({ REGISTRY_STORAGESERVICE_MAXUPLOADS: '0' }).message, /REGISTRY_STORAGESERVICE_MAXUPLOADS.*at least 1/);
 });

@@ -29,7 +29,7 @@ export function defaultTestConfig(): RegistryConfig {
       headers: {},
       trustedproxies: [],
     },
-    storageservice: { addr: '127.0.0.1:5001' },
+    storageservice: { addr: '127.0.0.1:5001', maxuploads: 5_000, maxuploadsperclient: 500 },
   };
 }
 

@@ -202,7 +202,13 @@ test.serial('specific hostile inputs get the specific error codes', async (t) =>
   t.is(await code('GET', `/v2/Upper/${marker}/tags/list`), '400 NAME_INVALID');
   t.is(await code('GET', `/v2/${'a'.repeat(256)}/tags/list`), '400 NAME_INVALID');
   t.is(await code('PUT', `/v2/safe/app/manifests/a%2Fb`, image.manifest), '400 TAG_INVALID');
-  t.is(await code('GET', `/v2/safe/app/manifests/%2e%2e`), '400 TAG_INVALID');
+  // A reference that is neither a tag nor a digest names no manifest (OCI conformance, registry:2).
+  t.is(await code('GET', `/v2/safe/app/manifests/%2e%2e`), '404 MANIFEST_UNKNOWN');
+  t.is(await code('HEAD', `/v2/safe/app/manifests/%2e%2e`), '404');
+  t.is(await code('GET', `/v2/safe/app/manifests/-dash`), '404 MANIFEST_UNKNOWN');
+  t.is(await code('GET', `/v2/safe/app/manifests/sha256:abc`), '404 MANIFEST_UNKNOWN');
+  t.is(await code('HEAD', `/v2/safe/app/manifests/md5:${'a'.repeat(32)}`), '404');
+  t.is(await code('PUT', `/v2/safe/app/manifests/-dash`, image.manifest), '400 TAG_INVALID');
   t.is(await code('GET', `/v2/safe/app/blobs/sha256:abc`), '400 DIGEST_INVALID');
   t.is(await code('GET', `/v2/safe/app/blobs/sha512:${'a'.repeat(64)}`), '400 DIGEST_INVALID');
   t.is(await code('GET', `/v2/safe/app/blobs/md5:${'a'.repeat(32)}`), '400 DIGEST_INVALID');
