@@ -27,17 +27,37 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     return body;
   } catch (err) {
     if ((err as getRawBody.RawBodyError).type !== 'entity.too.large') throw err;
-    discardRest(req);
+    await discardRest(req);
     throw new RegistryError('SIZE_INVALID', `body exceeds ${limit} bytes`, undefined, { status: 413 });
   }
 }
 
-/** Reads and drops the rest of a refused body (see MAX_DISCARDED_BYTES); past it, closes the connection. */
-function discardRest(req: IncomingMessage): void {
-  let discarded = 0;
-  req.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > MAX_DISCARDED_BYTES) req.socket.destroy();
+/**
+ * Reads and drops the rest of a refused body, up to MAX_DISCARDED_BYTES; past that it stops
+ * reading, and the answer closes the connection (Node does when the body is unread).
+ */
+async function discardRest(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded || Number(req.headers['content-length'] ?? 0) > MAX_DISCARDED_BYTES) return;
+  await new Promise<void>((resolve) => {
+    let discarded = 0;
+    const done = (): void => {
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('close', done);
+      req.off('error', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      discarded += chunk.length;
+      if (discarded > MAX_DISCARDED_BYTES) {
+        req.pause();
+        done();
+      }
+    };
+    req.on('data', onData);
+    req.on('end', done);
+    req.on('close', done);
+    req.on('error', done);
+    req.resume();
   });
-  req.resume();
 }
