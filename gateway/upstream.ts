@@ -56,5 +56,12 @@ export function targetOf(storage: RegistryConfig['storageservice']): UpstreamTar
   if (!match) {
     throw new Error(`storageservice.addr: ${JSON.stringify(storage.addr)} is not "host:port", "[ipv6]:port" or "unix:/path"`);
   }
-  return { protocol: 'http:', host: match[1] ?? match[2]!, port: Number(match[3]) };
+  const port = Number(match[3]);
+  if (port === 0) {
+    throw new Error(
+      'storageservice.addr: port 0 means "a port chosen at start", which only `registry start` can tell the gateway; ' +
+        'set REGISTRY_STORAGESERVICE_ADDR (or REGISTRY_STORAGESERVICE_URL) to where storage listens',
+    );
+  }
+  return { protocol: 'http:', host: match[1] ?? match[2]!, port };
 }

@@ -9,11 +9,18 @@ import { listenOn } from '../common/listen.js';
 import type { Logger } from '../common/logger.js';
 import type { RunningServer } from '../common/running-server.js';
 import { createStorageApp } from './app.js';
+import { checkOnlyGatewayCanReach } from './boundary.js';
 import { FilesystemDriver } from './driver/filesystem.js';
 import { Registry } from './registry/registry.js';
 import { purgeUploads } from './registry/upload-purger.js';
 
 const STALLED_TRANSFER_MS = 120_000;
+
+/** `registry storage`: runStorage, once it is sure only the gateway can reach it. */
+export async function runStorageService(config: RegistryConfig, logger: Logger): Promise<RunningServer> {
+  await checkOnlyGatewayCanReach(config.storageservice);
+  return runStorage(config, logger);
+}
 
 export async function runStorage(config: RegistryConfig, logger: Logger): Promise<RunningServer> {
   const root = config.storage.filesystem.rootdirectory;

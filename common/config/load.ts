@@ -39,7 +39,8 @@ export class ConfigError extends Error {
 export const DEFAULTS = {
   httpAddr: ':5000',
   rootDirectory: './data',
-  storageServiceAddr: '127.0.0.1:5001',
+  // Port 0: a free loopback port chosen at start (`registry start` tells the gateway which).
+  storageServiceAddr: '127.0.0.1:0',
   realm: 'Registry Realm',
   uploadPurgeAgeMs: 168 * 3_600_000,
   uploadPurgeIntervalMs: 24 * 3_600_000,

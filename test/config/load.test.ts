@@ -103,7 +103,7 @@ test('with no configuration at all, the defaults work on a laptop', (t) => {
       },
     },
     http: { addr: ':5000', relativeurls: false, headers: {}, trustedproxies: [] },
-    storageservice: { addr: '127.0.0.1:5001' },
+    storageservice: { addr: '127.0.0.1:0' },
   });
 });
 
