@@ -44,6 +44,14 @@ const DROPPED_REQUEST_HEADERS = [
   REQUEST_ID_HEADER,
   // Node already answered "100 Continue"; storage must not wait for a second go-ahead.
   'expect',
+  // Hop-by-hop (RFC 9110 7.6.1): they describe the client's connection, not the pooled one to
+  // storage. The `Connection` header itself is overridden below instead, because http-proxy
+  // reads the client's copy to answer the client.
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
 ];
 
 /** Connection failures that mean "storage is not there": 503, worth retrying later. */
@@ -82,6 +90,10 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     const exchange = exchanges.get(req);
     if (!exchange) return;
     exchange.proxyRes = proxyRes;
+    // Storage's hop-by-hop headers describe the pooled connection, not the client's: without
+    // them http-proxy answers the client after the client's own `Connection` header.
+    delete proxyRes.headers.connection;
+    delete proxyRes.headers['keep-alive'];
     exchange.ctx.state.bytesSent = 0;
     if (exchange.handoff) {
       const counted = (bytes: number): void => {
@@ -113,6 +125,11 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
       [EXTERNAL_HOST_HEADER]: ctx.state.externalHost,
       'x-forwarded-for': ctx.state.clientAddress,
       [REQUEST_ID_HEADER]: ctx.state.requestId,
+      // A client's `Connection: close` (skopeo sends it on every request) must not reach storage:
+      // storage would close the pooled socket right after its answer, while this request may
+      // still write its last (empty) piece. Over a unix socket that write fails with EPIPE
+      // before the answer is read, and the client got a 502 for an upload storage had accepted.
+      connection: 'keep-alive',
     };
     if (ctx.state.user !== undefined) headers[INTERNAL_USER_HEADER] = ctx.state.user;
     if (options.internalToken) headers[INTERNAL_TOKEN_HEADER] = options.internalToken;
