@@ -39,7 +39,8 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
     },
   });
 
-  const server = createServer(app.callback());
+  // Idle sockets past headersTimeout are looked for every second, not every 30 s (Node's default).
+  const server = createServer({ connectionsCheckingInterval: 1000 }, app.callback());
   // Layers take as long as they take: no request timeout; idle keep-alive outlives the gateway's.
   // But a transfer that moves no byte for two minutes is dead (a client whose network dropped):
   // closing it frees its upload session for the client's resume.

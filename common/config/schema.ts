@@ -157,6 +157,8 @@ export const SCHEMA: SectionNode = section({
     debug: notImplemented('the debug server (pprof, Prometheus metrics)'),
     http2: ignored(),
     trustedproxies: value(v.addressList),
+    maxconnections: value(v.positiveInteger),
+    maxconnectionsperclient: value(v.positiveInteger),
   }),
   health: ignored(),
   middleware: notImplemented('middleware (CloudFront, redirects, ...)'),

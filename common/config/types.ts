@@ -45,6 +45,10 @@ export interface RegistryConfig {
     headers: Record<string, string[]>;
     /** Project setting: addresses/CIDRs whose forwarded headers are believed (none by default). */
     trustedproxies: string[];
+    /** Project setting: open client connections in all (default 4096). */
+    maxconnections?: number;
+    /** Project setting: open connections per client address, trusted proxies exempt (default 512). */
+    maxconnectionsperclient?: number;
   };
   auth?: {
     htpasswd?: {

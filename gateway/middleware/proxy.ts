@@ -65,6 +65,7 @@ interface Exchange {
   ctx: GatewayContext;
   /** Set when storage was asked to hand the blob file off: the response is ours to write. */
   handoff?: FileHandoff;
+  onResponse?: () => void;
 }
 
 export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
@@ -90,6 +91,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     const exchange = exchanges.get(req);
     if (!exchange) return;
     exchange.proxyRes = proxyRes;
+    exchange.onResponse?.();
     // Storage's hop-by-hop headers describe the pooled connection, not the client's: without
     // them http-proxy answers the client after the client's own `Connection` header.
     delete proxyRes.headers.connection;
@@ -146,6 +148,14 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     req.on('data', (chunk: Buffer) => {
       ctx.state.bytesReceived! += chunk.length;
     });
+    // The client's silence timer (client-timeouts.ts) stops while storage works on the complete
+    // request (a commit may take a while; idleTimeoutMs bounds storage), and runs again from the
+    // first byte of the answer, which a client must keep reading.
+    const silenceMs = req.socket.timeout ?? 0;
+    req.once('end', () => {
+      if (!exchange.proxyRes) req.socket.setTimeout(0);
+    });
+    exchange.onResponse = () => req.socket.setTimeout(silenceMs);
 
     await new Promise<void>((resolve) => {
       res.once('close', () => {
