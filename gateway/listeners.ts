@@ -118,6 +118,12 @@ function configureServer(server: Server, scheme: 'http' | 'https', logger: Logge
   if (server instanceof https.Server) {
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
       logger.debug({ err: { message: err.message, code: err.code }, client: socket.remoteAddress }, 'TLS handshake failed');
+      // Plain HTTP sent to the TLS port: answer 400 in plain text, as registry:2 does, instead
+      // of silence. The TLS layer has given up, so this goes to the TCP socket beneath it.
+      const raw = (socket as typeof socket & { _parent?: Socket })._parent;
+      if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw?.writable) {
+        raw.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 49\r\n\r\nClient sent an HTTP request to an HTTPS server.\r\n');
+      }
     });
   }
 }

@@ -150,7 +150,7 @@ export const SCHEMA: SectionNode = section({
       minimumtls: value(minimumTls),
       addr: value(v.string),
       clientcas: rejected('client certificate authentication is not supported yet'),
-      ciphersuites: notImplemented('http.tls.ciphersuites (Node picks safe suites itself)'),
+      ciphersuites: notImplemented('http.tls.ciphersuites (TLS 1.2 offers ECDHE with AES-GCM or ChaCha20-Poly1305 only)'),
       letsencrypt: rejected("Let's Encrypt is not supported; give certificate and key files"),
     }),
     headers: { kind: 'map', checkKey: v.checkHeaderName, parse: v.headerValues },
