@@ -217,7 +217,13 @@ function storageEnvironment(): NodeJS.ProcessEnv {
 }
 
 // Two malloc arenas for the gateway as well: TLS and zlib buffers are allocated on libuv's
-// threads, and per-thread arenas keep what big transfers freed.
+// threads, and per-thread arenas keep what big transfers freed. The 64 KiB chunks that stream
+// through it are mmapped, so each is given back when freed instead of fragmenting the heap
+// (peak RSS under regbench ~137 -> 118-126 MiB, one run each).
 function gatewayEnvironment(): NodeJS.ProcessEnv {
-  return { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+  return {
+    ...process.env,
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+    MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '65536',
+  };
 }
