@@ -26,7 +26,10 @@ COPY --from=build /app/dist/storage ./dist/storage
 COPY --from=build /app/dist/gateway ./dist/gateway
 COPY --from=build /app/dist/cli ./dist/cli
 RUN ln -s /app/dist/cli/main.js /usr/local/bin/registry && chmod +x /app/dist/cli/main.js \
-    && mkdir -p /var/lib/registry /run/registry
+    && mkdir -p /var/lib/registry /run/registry && chmod 700 /run/registry
+# /run/registry is private (700): compose's storage listens there on a unix socket without a
+# token, which `registry storage` allows only in a directory nobody else can open. A named volume
+# mounted there starts as a copy of it, mode included.
 VOLUME ["/var/lib/registry"]
 EXPOSE 5000
 # A smaller young generation keeps each process under 100 MiB (see cli/commands/start.ts).

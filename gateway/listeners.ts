@@ -8,7 +8,10 @@ import type { RegistryConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import { parseListenAddress, type ListenAddress } from '../common/config/address.js';
 import { listenOn } from '../common/listen.js';
+import { CLIENT_SILENCE_MS, withClientTimeouts } from './client-timeouts.js';
+import { ConnectionCounter } from './connection-limits.js';
 import { loadTlsMaterial } from './tls-files.js';
+import { compileTrust } from './trust.js';
 import { watchCertificates, type CertificateWatcher } from './tls-reload.js';
 
 export interface ListenerOptions {
@@ -16,7 +19,13 @@ export interface ListenerOptions {
   certificatePollMs?: number;
   /** How long close() lets in-flight requests finish before cutting them (default 10 s). */
   closeGraceMs?: number;
+  /** Tests only: shorter client timeouts (defaults: headers 60 s, silence 60 s). */
+  headersTimeoutMs?: number;
+  clientSilenceMs?: number;
 }
+
+/** How often Node looks for connections past headersTimeout (its default, 30 s, let 15,000 idle sockets live 90 s). */
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
 
 export interface Listeners {
   urls: string[];
@@ -42,6 +51,13 @@ export async function startListeners(
   const addresses = plan.map((entry) => ({ ...entry, address: parseAddress(entry.addr, entry.setting) }));
 
   const material = tls ? await loadTlsMaterial(tls) : undefined;
+  const counter = new ConnectionCounter(
+    { total: httpConfig.maxconnections ?? 4096, perClient: httpConfig.maxconnectionsperclient ?? 512 },
+    compileTrust(httpConfig.trustedproxies),
+    logger,
+  );
+  const guarded = withClientTimeouts(handler, options.clientSilenceMs ?? CLIENT_SILENCE_MS);
+  const serverOptions = { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
   const servers: Server[] = [];
   const urls: string[] = [];
   let watcher: CertificateWatcher | undefined;
@@ -53,8 +69,10 @@ export async function startListeners(
 
   try {
     for (const { scheme, address } of addresses) {
-      const server = scheme === 'https' ? https.createServer(material!.options, handler) : http.createServer(handler);
-      configureServer(server, scheme, logger);
+      const server =
+        scheme === 'https' ? https.createServer({ ...material!.options, ...serverOptions }, guarded) : http.createServer(serverOptions, guarded);
+      configureServer(server, scheme, logger, options.headersTimeoutMs ?? 60_000);
+      counter.watch(server);
       servers.push(server);
       await listenOn(server, address);
       urls.push(address.kind === 'unix' ? `unix:${address.path}` : urlOf(scheme, server.address() as AddressInfo));
@@ -72,10 +90,11 @@ export async function startListeners(
   return { urls, close };
 }
 
-function configureServer(server: Server, scheme: 'http' | 'https', logger: Logger): void {
-  // A 1 GiB layer on a slow link takes long: no whole-request deadline (Node's default is 5 min).
+function configureServer(server: Server, scheme: 'http' | 'https', logger: Logger, headersTimeoutMs: number): void {
+  // A 1 GiB layer on a slow link takes long: no whole-request deadline (Node's default is 5 min);
+  // what bounds a slow client is silence (client-timeouts.ts), not duration.
   server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  server.headersTimeout = headersTimeoutMs;
   // Longer than nginx's upstream keepalive_timeout (60 s), so nginx never reuses a socket we close.
   server.keepAliveTimeout = 65_000;
 
@@ -99,6 +118,12 @@ function configureServer(server: Server, scheme: 'http' | 'https', logger: Logge
   if (server instanceof https.Server) {
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
       logger.debug({ err: { message: err.message, code: err.code }, client: socket.remoteAddress }, 'TLS handshake failed');
+      // Plain HTTP sent to the TLS port: answer 400 in plain text, as registry:2 does, instead
+      // of silence. The TLS layer has given up, so this goes to the TCP socket beneath it.
+      const raw = (socket as typeof socket & { _parent?: Socket })._parent;
+      if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw?.writable) {
+        raw.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 49\r\n\r\nClient sent an HTTP request to an HTTPS server.\r\n');
+      }
     });
   }
 }

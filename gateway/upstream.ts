@@ -53,6 +53,12 @@ export function targetOf(storage: Pick<RegistryConfig['storageservice'], 'addr' 
   } catch (err) {
     throw new Error(`storageservice.addr: ${(err as Error).message}`);
   }
+  if (address.kind === 'tcp' && address.port === 0) {
+    throw new Error(
+      'storageservice.addr: port 0 means "a port chosen at start", which only `registry start` can tell the gateway; ' +
+        'set REGISTRY_STORAGESERVICE_ADDR (or REGISTRY_STORAGESERVICE_URL) to where storage listens',
+    );
+  }
   const to = connectTarget(address);
   return 'socketPath' in to ? { protocol: 'http:', host: 'localhost', port: 80, socketPath: to.socketPath } : { protocol: 'http:', ...to };
 }

@@ -51,11 +51,28 @@ if [ "$AUTH" = 1 ]; then
 else
   CREDS=()
 fi
-node dist/cli/main.js start >"$WORK/ours.log" 2>&1 &
-OURS_PID=$!
+if [ "$DIRECT" = 1 ]; then
+  # regbench cannot send storage's internal token, and `registry storage` refuses to listen on
+  # TCP without one: run the storage service as a library, open, for this measurement only.
+  node --max-semi-space-size=4 --input-type=module -e '
+    const { loadConfig } = await import("./dist/common/config/load.js");
+    const { runStorage } = await import("./dist/storage/main.js");
+    const { createLogger } = await import("./dist/common/logger.js");
+    const { config } = loadConfig({ env: process.env, cwd: process.cwd() });
+    delete config.storageservice.token;
+    const server = await runStorage(config, createLogger("storage", config.log.level, {}));
+    process.on("SIGTERM", () => server.close().then(() => process.exit(0)));
+  ' >"$WORK/ours.log" 2>&1 &
+  OURS_PID=$!
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$ST_PORT/v2/" && break; sleep 0.1; done
+else
+  node dist/cli/main.js start >"$WORK/ours.log" 2>&1 &
+  OURS_PID=$!
+fi
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$GW_PORT/v2/" && break; sleep 0.1; done
 GW_PID=$(pgrep -f "dist/cli/main.js gateway" -P "$OURS_PID" || true)
 ST_PID=$(pgrep -f "dist/cli/main.js storage" -P "$OURS_PID" || true)
+[ "$DIRECT" = 1 ] && ST_PID=$OURS_PID
 
 if [ "$DIRECT" = 1 ]; then
   A_URL=http://127.0.0.1:$ST_PORT A_PIDS=$ST_PID

@@ -9,11 +9,18 @@ import { listenOn } from '../common/listen.js';
 import type { Logger } from '../common/logger.js';
 import type { RunningServer } from '../common/running-server.js';
 import { createStorageApp } from './app.js';
+import { checkOnlyGatewayCanReach } from './boundary.js';
 import { FilesystemDriver } from './driver/filesystem.js';
 import { Registry } from './registry/registry.js';
 import { purgeUploads } from './registry/upload-purger.js';
 
 const STALLED_TRANSFER_MS = 120_000;
+
+/** `registry storage`: runStorage, once it is sure only the gateway can reach it. */
+export async function runStorageService(config: RegistryConfig, logger: Logger): Promise<RunningServer> {
+  await checkOnlyGatewayCanReach(config.storageservice);
+  return runStorage(config, logger);
+}
 
 export async function runStorage(config: RegistryConfig, logger: Logger): Promise<RunningServer> {
   const root = config.storage.filesystem.rootdirectory;
@@ -35,7 +42,8 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
     },
   });
 
-  const server = createServer(app.callback());
+  // Idle sockets past headersTimeout are looked for every second, not every 30 s (Node's default).
+  const server = createServer({ connectionsCheckingInterval: 1000 }, app.callback());
   // Layers take as long as they take: no request timeout; idle keep-alive outlives the gateway's.
   // But a transfer that moves no byte for two minutes is dead (a client whose network dropped):
   // closing it frees its upload session for the client's resume.

@@ -8,6 +8,12 @@ import { CommandError, CONFIG_HELP, CONFIG_OPTION, parseCommandLine } from '../u
 
 export type Service = 'storage' | 'gateway';
 
+/** What a child of `registry start` sends over IPC once it listens. */
+export interface ReadyMessage {
+  ready: Service;
+  urls: string[];
+}
+
 type RunService = (config: RegistryConfig, logger: Logger) => Promise<RunningServer>;
 
 /** Passed by `registry start`, which already printed the configuration warnings. */
@@ -16,9 +22,11 @@ export const WARNINGS_SHOWN_FLAG = '--config-warnings-shown';
 const HELP: Record<Service, string> = {
   storage: `Usage: registry storage [--config FILE]
 
-Runs only the storage service in the foreground: the OCI Distribution API, unauthenticated,
-on storageservice.addr (default 127.0.0.1:5001), data under storage.filesystem.rootdirectory.
-Stops on SIGTERM or SIGINT. \`registry start\` runs it together with the gateway.
+Runs only the storage service in the foreground: the OCI Distribution API on
+storageservice.addr, data under storage.filesystem.rootdirectory. Only the gateway may reach it:
+it refuses to start without a shared token (REGISTRY_STORAGESERVICE_TOKEN or REGISTRY_HTTP_SECRET,
+the same value for the gateway) unless it listens on a unix socket in a directory only this user
+can open (mode 700). Stops on SIGTERM or SIGINT. \`registry start\` runs it with the gateway.
 
 Options:
 ${CONFIG_HELP}
@@ -38,7 +46,7 @@ ${CONFIG_HELP}
 
 // Loaded at run time: storage/ and gateway/ are built by others and the CLI must compile alone.
 const MODULES: Record<Service, { specifier: string; exportName: string }> = {
-  storage: { specifier: '../../storage/main.js', exportName: 'runStorage' },
+  storage: { specifier: '../../storage/main.js', exportName: 'runStorageService' },
   gateway: { specifier: '../../gateway/main.js', exportName: 'runGateway' },
 };
 
@@ -59,6 +67,8 @@ export async function serveCommand(service: Service, args: string[]): Promise<nu
     throw new CommandError(`${service} could not start: ${(error as Error).message}`);
   }
   logger.info({ urls: server.urls }, `${service} started`);
+  // `registry start` learns where we listen (storage may be on a port the system chose).
+  process.send?.({ ready: service, urls: server.urls } satisfies ReadyMessage);
   return waitForStop(service, server, logger);
 }
 

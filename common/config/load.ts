@@ -39,8 +39,13 @@ export class ConfigError extends Error {
 export const DEFAULTS = {
   httpAddr: ':5000',
   rootDirectory: './data',
-  storageServiceAddr: '127.0.0.1:5001',
+  // Port 0: a free loopback port chosen at start (`registry start` tells the gateway which).
+  storageServiceAddr: '127.0.0.1:0',
   realm: 'Registry Realm',
+  // A team of 50 pushing at once (docker: up to 5 layers each, plus idle keep-alives) from
+  // behind one NAT address stays far below these; 2,000 sockets from one address do not.
+  maxConnections: 4096,
+  maxConnectionsPerClient: 512,
   uploadPurgeAgeMs: 168 * 3_600_000,
   uploadPurgeIntervalMs: 24 * 3_600_000,
   // A team of 50 each pushing a few images at docker's 5 layers at a time stays far below.
@@ -145,6 +150,8 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
       relativeurls: s.get<boolean>('http.relativeurls') ?? false,
       headers: s.get<Record<string, string[]>>('http.headers') ?? {},
       trustedproxies: s.get<string[]>('http.trustedproxies') ?? [],
+      maxconnections: s.get<number>('http.maxconnections') ?? DEFAULTS.maxConnections,
+      maxconnectionsperclient: s.get<number>('http.maxconnectionsperclient') ?? DEFAULTS.maxConnectionsPerClient,
     },
     storageservice: {
       addr: address('storageservice.addr', DEFAULTS.storageServiceAddr),

@@ -46,6 +46,10 @@ export interface RegistryConfig {
     headers: Record<string, string[]>;
     /** Project setting: addresses/CIDRs whose forwarded headers are believed (none by default). */
     trustedproxies: string[];
+    /** Project setting: open client connections in all (default 4096). */
+    maxconnections?: number;
+    /** Project setting: open connections per client address, trusted proxies exempt (default 512). */
+    maxconnectionsperclient?: number;
   };
   auth?: {
     htpasswd?: {
@@ -57,11 +61,12 @@ export interface RegistryConfig {
   };
   /** Project settings: the storage service behind the gateway. */
   storageservice: {
-    /** `host:port` (default `127.0.0.1:5001`) or `unix:/path/to.sock`. */
+    /** `host:port` (default `127.0.0.1:0`: a free loopback port chosen at start) or `unix:/path/to.sock`. */
     addr: string;
     /**
-     * Shared token the gateway adds and storage requires. Required when storage listens on a
-     * non-loopback address; defaults to `http.secret` when that is set.
+     * Shared token the gateway adds and storage requires. Defaults to `http.secret`; without
+     * either, `registry start` generates one per run and `registry storage` alone refuses to
+     * start unless it listens on a private unix socket.
      */
     token?: string;
     /** Base URL the gateway proxies to (default derived from `addr`). */

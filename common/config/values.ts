@@ -28,6 +28,13 @@ export const path: ValueParser<string> = (node, ctx) => resolve(ctx.cwd, scalarT
 const TRUE_WORDS = new Set(['true', 'True', 'TRUE', 'yes', 'Yes', 'YES', 'y', 'Y', 'on', 'On', 'ON']);
 const FALSE_WORDS = new Set(['false', 'False', 'FALSE', 'no', 'No', 'NO', 'n', 'N', 'off', 'Off', 'OFF']);
 
+/** A whole number from 1 up (limits such as http.maxconnections). */
+export const positiveInteger: ValueParser<number> = (node) => {
+  const text = scalarText(node, 'a whole number').trim();
+  if (!/^[1-9]\d{0,8}$/.test(text)) throw new ValueProblem(`expected a whole number from 1 up, got ${JSON.stringify(text)}`);
+  return Number(text);
+};
+
 export const boolean: ValueParser<boolean> = (node) => {
   if (node.kind === 'scalar') {
     if (typeof node.value === 'boolean') return node.value;
@@ -35,12 +42,6 @@ export const boolean: ValueParser<boolean> = (node) => {
     if (FALSE_WORDS.has(node.text.trim())) return false;
   }
   throw new ValueProblem(`expected true or false, got ${describeRaw(node)}`);
-};
-
-export const positiveInteger: ValueParser<number> = (node) => {
-  const text = scalarText(node, 'a whole number').trim();
-  if (!/^[1-9]\d{0,8}$/.test(text)) throw new ValueProblem(`expected a whole number of at least 1, got ${describeRaw(node)}`);
-  return Number(text);
 };
 
 export function oneOf<T extends string>(values: readonly T[], caseInsensitive = false): ValueParser<T> {

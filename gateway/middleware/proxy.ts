@@ -50,6 +50,14 @@ const DROPPED_REQUEST_HEADERS = [
   REQUEST_ID_HEADER,
   // Node already answered "100 Continue"; storage must not wait for a second go-ahead.
   'expect',
+  // Hop-by-hop (RFC 9110 7.6.1): they describe the client's connection, not the pooled one to
+  // storage. The `Connection` header itself is overridden below instead, because http-proxy
+  // reads the client's copy to answer the client.
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
 ];
 
 /** Connection failures that mean "storage is not there": 503, worth retrying later. */
@@ -69,6 +77,8 @@ interface Exchange {
   fail(error: RegistryError): void;
   /** Sends the request to storage; again, without asking for handoff, when a handed-off file could not be opened. */
   forward(): void;
+  /** Storage's answer started: the client's silence timer runs again (client-timeouts.ts). */
+  onResponse?: () => void;
 }
 
 export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
@@ -95,6 +105,11 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     const exchange = exchanges.get(req);
     if (!exchange) return;
     exchange.proxyRes = proxyRes;
+    exchange.onResponse?.();
+    // Storage's hop-by-hop headers describe the pooled connection, not the client's: without
+    // them http-proxy answers the client after the client's own `Connection` header.
+    delete proxyRes.headers.connection;
+    delete proxyRes.headers['keep-alive'];
     exchange.ctx.state.bytesSent = 0;
     if (exchange.handoff && handedOffFile(proxyRes) !== undefined && exchange.proxyOptions) {
       // Storage named a file instead of sending bytes: this answer is the gateway's to write.
@@ -135,6 +150,11 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
       [EXTERNAL_HOST_HEADER]: ctx.state.externalHost,
       'x-forwarded-for': ctx.state.clientAddress,
       [REQUEST_ID_HEADER]: ctx.state.requestId,
+      // A client's `Connection: close` (skopeo sends it on every request) must not reach storage:
+      // storage would close the pooled socket right after its answer, while this request may
+      // still write its last (empty) piece. Over a unix socket that write fails with EPIPE
+      // before the answer is read, and the client got a 502 for an upload storage had accepted.
+      connection: 'keep-alive',
     };
     if (ctx.state.user !== undefined) headers[INTERNAL_USER_HEADER] = encodeUserHeader(ctx.state.user);
     if (options.internalToken) headers[INTERNAL_TOKEN_HEADER] = options.internalToken;
@@ -169,6 +189,14 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
       };
       const exchange: Exchange = { timedOut: false, clientGone: false, ctx, handoff, fail: resolve, forward };
       exchanges.set(req, exchange);
+      // The client's silence timer (client-timeouts.ts) stops while storage works on the complete
+      // request (a commit may take a while; idleTimeoutMs bounds storage), and runs again from the
+      // first byte of the answer, which a client must keep reading.
+      const silenceMs = req.socket.timeout ?? 0;
+      req.once('end', () => {
+        if (!exchange.proxyRes) req.socket.setTimeout(0);
+      });
+      exchange.onResponse = () => req.socket.setTimeout(silenceMs);
       res.once('close', () => {
         if (!res.writableFinished) {
           // The client went away: stop the upstream exchange instead of letting it run on.

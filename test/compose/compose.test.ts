@@ -74,6 +74,12 @@ test('gateway and storage meet on a unix socket inside a volume both mount', asy
     t.is(mount?.source, 'storage-socket', `${name} mounts the socket's named volume`);
   }
   t.is(storage.storage.filesystem.rootdirectory, '/Data');
+  // Without a token, `registry storage` starts only when the socket's directory is private: the
+  // image makes it 700, and the named volume starts as a copy of it.
+  const socketDir = socket.path.slice(0, socket.path.lastIndexOf('/'));
+  if (storage.storageservice.token === undefined) {
+    t.regex(readFileSync(`${REPO}/Dockerfile`, 'utf8'), new RegExp(`chmod 700 ${socketDir}\\b`));
+  }
 });
 
 test("the nginx service points nginx-compat/registry.conf's upstream at the gateway", async (t) => {

@@ -102,8 +102,8 @@ test('with no configuration at all, the defaults work on a laptop', (t) => {
         readonly: { enabled: false },
       },
     },
-    http: { addr: ':5000', relativeurls: false, headers: {}, trustedproxies: [] },
-    storageservice: { addr: '127.0.0.1:5001', maxuploads: 5000, maxuploadsperclient: 500 },
+    http: { addr: ':5000', relativeurls: false, headers: {}, trustedproxies: [], maxconnections: 4096, maxconnectionsperclient: 512 },
+    storageservice: { addr: '127.0.0.1:0', maxuploads: 5000, maxuploadsperclient: 500 },
   });
 });
 
@@ -162,6 +162,8 @@ http:
     Strict-Transport-Security: max-age=31536000
     X-Frame-Options: [DENY]
   trustedproxies: [10.0.0.0/8, 192.168.1.10, "::1"]
+  maxconnections: 1000
+  maxconnectionsperclient: 100
 auth:
   htpasswd:
     path: auth/htpasswd
@@ -192,6 +194,8 @@ storageservice:
       tls: { certificate: join(dir, 'certs/tls.crt'), key: '/etc/certs/tls.key', minimumtls: 'tls1.3', addr: ':443' },
       headers: { 'Strict-Transport-Security': ['max-age=31536000'], 'X-Frame-Options': ['DENY'] },
       trustedproxies: ['10.0.0.0/8', '192.168.1.10', '::1'],
+      maxconnections: 1000,
+      maxconnectionsperclient: 100,
     },
     auth: { htpasswd: { realm: 'Registry Realm', path: join(dir, 'auth/htpasswd'), refuseinsecure: true } },
     storageservice: { addr: `unix:${join(dir, 'run/storage.sock')}`, token: '0123abc', url: 'http://storage:5001', maxuploads: 100, maxuploadsperclient: 10 },
@@ -309,7 +313,7 @@ test('storage drivers other than filesystem are refused as not supported yet', (
 test('an unknown key in config.yml is an error naming the path and the accepted keys', (t) => {
   const error = loadError({}, 'version: 0.1\nhttp:\n  addr: :5000\n  adress: :6000\nstorage:\n  filesystem:\n    rootdir: /data\nfrobnicate: true\n');
   t.is(error.problems.length, 3);
-  t.regex(error.problems[0], /config\.yml line 4: unknown key "http\.adress"; accepted keys under http: addr, net, host, .*trustedproxies$/);
+  t.regex(error.problems[0], /config\.yml line 4: unknown key "http\.adress"; accepted keys under http: addr, net, host, .*trustedproxies, maxconnections, maxconnectionsperclient$/);
   t.regex(error.problems[1], /config\.yml line 7: unknown key "storage\.filesystem\.rootdir"; accepted keys under storage\.filesystem: rootdirectory, maxthreads$/);
   t.regex(error.problems[2], /config\.yml line 8: unknown key "frobnicate"; accepted keys at the top level: version, log, .*storageservice$/);
 });
@@ -365,6 +369,7 @@ test('a wrong value names the variable, the YAML path and what is accepted', (t)
     ['REGISTRY_HTTP_HEADERS', '[nosniff]', 'REGISTRY_HTTP_HEADERS (http.headers): expected a mapping (name: value), got a list'],
     ['REGISTRY_HTTP_NET', 'udp', 'REGISTRY_HTTP_NET (http.net): expected one of tcp, unix, got "udp"'],
     ['REGISTRY_VERSION', '0.2', 'REGISTRY_VERSION (version): expected 0.1 (the only configuration version), got "0.2"'],
+    ['REGISTRY_HTTP_MAXCONNECTIONSPERCLIENT', '0', 'REGISTRY_HTTP_MAXCONNECTIONSPERCLIENT (http.maxconnectionsperclient): expected a whole number from 1 up, got "0"'],
     ['REGISTRY_HTTP_PREFIX', '/registry', 'REGISTRY_HTTP_PREFIX (http.prefix): serving the API under a path prefix is not supported yet (only "/")'],
   ];
   for (const [name, value, message] of cases) {
