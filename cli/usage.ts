@@ -53,3 +53,13 @@ export function parseCommandLine<O extends Options>(
   if (count > positionals.max) throw new UsageError(`unexpected argument "${parsed.positionals[positionals.max]}"`, command);
   return parsed;
 }
+
+/**
+ * For a command group (`registry user|config|access <command>`): answers a missing subcommand
+ * (usage on stderr, status 2) or a help request (stdout, 0); undefined for anything else.
+ */
+export function groupHelp(sub: string | undefined, help: string): number | undefined {
+  if (sub !== undefined && sub !== '-h' && sub !== '--help' && sub !== 'help') return undefined;
+  (sub === undefined ? process.stderr : process.stdout).write(help);
+  return sub === undefined ? 2 : 0;
+}

@@ -5,7 +5,7 @@ import type { AccessConfig } from '../../common/config/types.js';
 import type { Action } from '../../common/v2-scope.js';
 import { ACTIONS, ANONYMOUS, describeDecision, PolicyError, readAccessPolicy, type Subject } from '../../gateway/access/index.js';
 import { loadForCommand, printWarnings } from '../config-loading.js';
-import { CommandError, CONFIG_HELP, CONFIG_OPTION, parseCommandLine, UsageError } from '../usage.js';
+import { CommandError, CONFIG_HELP, CONFIG_OPTION, parseCommandLine, UsageError, groupHelp } from '../usage.js';
 
 const HELP = `Usage: registry access check USER ACTION REPOSITORY [--policy FILE | --config FILE]
        registry access check --anonymous ACTION REPOSITORY [--policy FILE | --config FILE]
@@ -37,10 +37,8 @@ const OPTIONS = {
 
 export async function accessCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
-    (sub === undefined ? process.stderr : process.stdout).write(GROUP_HELP);
-    return sub === undefined ? 2 : 0;
-  }
+  const helped = groupHelp(sub, GROUP_HELP);
+  if (helped !== undefined) return helped;
   if (sub !== 'check') throw new UsageError(`unknown command "access ${sub}"`, 'access');
   const parsed = parseCommandLine('access check', rest, OPTIONS, HELP, { min: 2, max: 3, names: 'USER, ACTION or REPOSITORY' });
   if (!parsed) return 0;

@@ -3,7 +3,7 @@ import { describeSettings } from '../../common/config/describe.js';
 import { describeAccessConfig } from '../../gateway/access/index.js';
 import { loadPolicy } from './access.js';
 import { loadForCommand, printWarnings } from '../config-loading.js';
-import { CONFIG_HELP, CONFIG_OPTION, parseCommandLine, UsageError } from '../usage.js';
+import { CONFIG_HELP, CONFIG_OPTION, parseCommandLine, UsageError, groupHelp } from '../usage.js';
 
 const HELP = `Usage: registry config check [--config FILE]
 
@@ -28,10 +28,8 @@ Run \`registry config check --help\` for details.
 
 export async function configCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
-    (sub === undefined ? process.stderr : process.stdout).write(GROUP_HELP);
-    return sub === undefined ? 2 : 0;
-  }
+  const helped = groupHelp(sub, GROUP_HELP);
+  if (helped !== undefined) return helped;
   if (sub !== 'check') throw new UsageError(`unknown command "config ${sub}"`, 'config');
   const parsed = parseCommandLine('config check', rest, CONFIG_OPTION, HELP);
   if (!parsed) return 0;

@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { assertValidUserName, hashPassword, listUsers, removeUser, setUser, writeHtpasswdFile, type NewHashFormat } from '../../gateway/auth/index.js';
 import { loadForCommand, printWarnings } from '../config-loading.js';
 import { promptNewPassword, readPasswordFromStdin } from '../password-input.js';
-import { CommandError, CONFIG_HELP, CONFIG_OPTION, parseCommandLine, UsageError } from '../usage.js';
+import { CommandError, CONFIG_HELP, CONFIG_OPTION, parseCommandLine, UsageError, groupHelp } from '../usage.js';
 
 export const DEFAULT_HTPASSWD_FILE = 'auth/htpasswd';
 const FORMATS: readonly NewHashFormat[] = ['bcrypt', 'apr1', 'sha256', 'sha512'];
@@ -98,8 +98,7 @@ export async function userCommand(args: string[]): Promise<number> {
     case 'help':
     case '-h':
     case '--help':
-      (sub === undefined ? process.stderr : process.stdout).write(HELP.group);
-      return sub === undefined ? 2 : 0;
+      return groupHelp(sub, HELP.group)!;
     default:
       throw new UsageError(`unknown command "user ${sub}"`, 'user');
   }

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AccessConfig } from '../../common/config/types.js';
 import type { Logger } from '../../common/logger.js';
-import { WatchedFile } from '../auth/watched-file.js';
+import { logAvailability, WatchedFile } from '../auth/watched-file.js';
 import { AccessPolicy } from './access-policy.js';
 import { parsePolicyText, PolicyError, readPolicyDocument } from './policy-document.js';
 
@@ -55,12 +55,7 @@ export async function openPolicySource(access: AccessConfig, options: PolicySour
         reloads++;
         logLoaded(logger, next, path, 'access policy: file changed, policy reloaded');
       },
-      onUnavailable: (error) =>
-        logger.error(
-          { path, code: (error as NodeJS.ErrnoException).code },
-          'access policy: the file cannot be read any more; keeping the policy last loaded from it',
-        ),
-      onAvailableAgain: () => logger.info({ path }, 'access policy: the file can be read again'),
+      ...logAvailability(logger, path, 'access policy', 'policy'),
     });
   } catch (error) {
     throw fileError(path, error);

@@ -9,7 +9,7 @@ import { parseHtpasswd, type HtpasswdEntry } from './htpasswd-file.js';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import { hashLike, hashPassword, hashWorkFactor, verifyPassword, type HashFormat } from './password-hash.js';
 import { SingleFlight } from './single-flight.js';
-import { WatchedFile } from './watched-file.js';
+import { logAvailability, WatchedFile } from './watched-file.js';
 
 export interface HtpasswdAuthenticatorOptions {
   path: string;
@@ -151,12 +151,7 @@ export async function createHtpasswdAuthenticator(options: HtpasswdAuthenticator
         logger.info({ path, users: current.users.size }, 'htpasswd: file changed, users reloaded');
         refreshDummyHash(current);
       },
-      onUnavailable: (error) =>
-        logger.error(
-          { path, code: (error as NodeJS.ErrnoException).code },
-          'htpasswd: the file cannot be read any more; keeping the users last loaded from it',
-        ),
-      onAvailableAgain: () => logger.info({ path }, 'htpasswd: the file can be read again'),
+      ...logAvailability(logger, path, 'htpasswd', 'users'),
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../common/logger.js';
 
 export interface WatchedFileOptions {
   /** How often to stat the file (default 1000 ms). */
@@ -23,6 +24,18 @@ export interface WatchedFileOptions {
   onUnavailable(error: Error): void;
   /** Called once when the file can be read again after `onUnavailable`. */
   onAvailableAgain(): void;
+}
+
+/**
+ * How every followed file reports losing and regaining its source: `what` names it in the log
+ * (`htpasswd`, `access policy`) and `kept` says what stays in force meanwhile.
+ */
+export function logAvailability(logger: Logger, path: string, what: string, kept: string): Pick<WatchedFileOptions, 'onUnavailable' | 'onAvailableAgain'> {
+  return {
+    onUnavailable: (error) =>
+      logger.error({ path, code: (error as NodeJS.ErrnoException).code }, `${what}: the file cannot be read any more; keeping the ${kept} last loaded from it`),
+    onAvailableAgain: () => logger.info({ path }, `${what}: the file can be read again`),
+  };
 }
 
 const SETTLE_MS = 30;
