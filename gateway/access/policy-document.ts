@@ -135,33 +135,21 @@ function readRule(
   }
 
   const repositories: RepositoryGlob[] = [];
-  const reposNode = node.entries.get('repositories');
-  if (reposNode === undefined) fail(node.origin, 'repositories: missing (e.g. repositories: ["team/**"])');
-  else {
-    for (const item of listItems(reposNode, 'repositories', fail) ?? []) {
-      const glob = scalarString(item, 'repositories', fail);
-      if (glob === undefined) continue;
-      try {
-        repositories.push(compileRepositoryGlob(glob));
-      } catch (error) {
-        if (!(error instanceof GlobProblem)) throw error;
-        fail(item.origin, `repositories: ${error.message}`);
-      }
+  forEachRequiredName(node, 'repositories', 'e.g. repositories: ["team/**"]', fail, (glob, item) => {
+    try {
+      repositories.push(compileRepositoryGlob(glob));
+    } catch (error) {
+      if (!(error instanceof GlobProblem)) throw error;
+      fail(item.origin, `repositories: ${error.message}`);
     }
-  }
+  });
 
   const actions: Action[] = [];
-  const actionsNode = node.entries.get('actions');
-  if (actionsNode === undefined) fail(node.origin, 'actions: missing (some of pull, push, delete)');
-  else {
-    for (const item of listItems(actionsNode, 'actions', fail) ?? []) {
-      const text = scalarString(item, 'actions', fail);
-      if (text === undefined) continue;
-      const action = ACTIONS.find((a) => a === text.trim().toLowerCase());
-      if (action === undefined) fail(item.origin, `actions: unknown action ${JSON.stringify(text)} (accepted: ${ACTIONS.join(', ')})`);
-      else if (!actions.includes(action)) actions.push(action);
-    }
-  }
+  forEachRequiredName(node, 'actions', 'some of pull, push, delete', fail, (text, item) => {
+    const action = ACTIONS.find((a) => a === text.trim().toLowerCase());
+    if (action === undefined) fail(item.origin, `actions: unknown action ${JSON.stringify(text)} (accepted: ${ACTIONS.join(', ')})`);
+    else if (!actions.includes(action)) actions.push(action);
+  });
 
   const usersNode = node.entries.get('users');
   const users = usersNode === undefined || isNull(usersNode) ? [] : (stringList(usersNode, 'users', fail) ?? []);
@@ -192,6 +180,16 @@ function readRule(
 }
 
 type Fail = (origin: Origin, message: string) => void;
+
+/** A rule's required list of names (`repositories`, `actions`): each name in turn, or a problem. */
+function forEachRequiredName(rule: RawNode & { kind: 'map' }, key: string, hint: string, fail: Fail, take: (name: string, item: RawNode) => void): void {
+  const list = rule.entries.get(key);
+  if (list === undefined) return fail(rule.origin, `${key}: missing (${hint})`);
+  for (const item of listItems(list, key, fail) ?? []) {
+    const name = scalarString(item, key, fail);
+    if (name !== undefined) take(name, item);
+  }
+}
 
 function listItems(node: RawNode, key: string, fail: Fail): RawNode[] | undefined {
   if (node.kind !== 'list') {
