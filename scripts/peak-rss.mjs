@@ -4,9 +4,12 @@
 // and prints each gateway's and storage's peak RSS (VmHWM from /proc/<pid>/status, the kernel's
 // exact high-water mark, read until the process exits).
 //
-//   node scripts/peak-rss.mjs [--trace] -- npm run harness:fuzz -- --requests 3000
+//   node scripts/peak-rss.mjs [--trace] -- node dist/test/harness/fuzz-main.js --requests 3000
 //   node scripts/peak-rss.mjs [--trace] -- bash scripts/bench.sh --rounds 1 --size-mib 256
+//   node scripts/peak-rss.mjs --pid PID -- node scripts/hostile-manifests.mjs --url URL ...
 //
+// --pid PID watches the processes below PID (a `registry start` already running) instead of
+// below the command, which is then only the load.
 // --trace prints a line on stderr each time a process's peak grows by 4 MiB or more, with the
 // seconds since start, to tell which phase of the load made it grow. The exit status is the
 // command's. Linux only.
@@ -14,11 +17,15 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
-const trace = args[0] === '--trace';
-if (trace) args.shift();
+let trace = false;
+let watched;
+while (args[0] === '--trace' || args[0] === '--pid') {
+  if (args.shift() === '--trace') trace = true;
+  else watched = Number(args.shift());
+}
 if (args[0] === '--') args.shift();
 if (args.length === 0) {
-  process.stderr.write('usage: node scripts/peak-rss.mjs [--trace] -- COMMAND [ARGS...]\n');
+  process.stderr.write('usage: node scripts/peak-rss.mjs [--trace] [--pid PID] -- COMMAND [ARGS...]\n');
   process.exit(2);
 }
 
@@ -81,7 +88,7 @@ function sample(root) {
 const mib = (kib) => (kib / 1024).toFixed(1);
 
 const child = spawn(args[0], args.slice(1), { stdio: 'inherit' });
-const timer = setInterval(() => sample(child.pid), 100);
+const timer = setInterval(() => sample(watched ?? child.pid), 100);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => {
   clearInterval(timer);
