@@ -10,6 +10,7 @@
 // error boundary like any other gateway answer (one OCI error writer).
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import httpProxy, { type ServerOptions } from 'http-proxy';
+import { noteBytesReceived } from '../../common/buffer-reclaim.js';
 import type { Logger } from '../../common/logger.js';
 import { RegistryError, type ErrorCode } from '../../common/errors.js';
 import {
@@ -168,6 +169,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     ctx.state.bytesReceived = 0;
     req.on('data', (chunk: Buffer) => {
       ctx.state.bytesReceived! += chunk.length;
+      noteBytesReceived(chunk.length);
     });
 
     const failure = await new Promise<RegistryError | undefined>((resolve) => {

@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
 import { RegistryError } from '../../common/errors.js';
-import { noteBytesReceived } from '../runtime/buffer-reclaim.js';
+import { noteBytesReceived } from '../../common/buffer-reclaim.js';
 
 /**
  * How much of a too-large body is read and discarded before answering 413. Answering before

@@ -9,7 +9,7 @@ import { LRUCache } from 'lru-cache';
 import type { ParsedDigest } from '../../common/digest.js';
 import { RegistryError } from '../../common/errors.js';
 import { isPathNotFound, type StorageDriver } from '../driver/driver.js';
-import { noteBytesReceived } from '../runtime/buffer-reclaim.js';
+import { noteBytesReceived } from '../../common/buffer-reclaim.js';
 import type { BlobStore } from './blob-store.js';
 import { copyCoalesced } from './coalesced-copy.js';
 import { deleteIfPresent } from './links.js';
