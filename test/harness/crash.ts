@@ -1,6 +1,6 @@
 // The crash harness: concurrent pushers against the real `registry start` (htpasswd auth, a
 // temporary data directory, free ports) while a random one of {parent, gateway child, storage
-// child} is SIGKILLed and the whole `registry start` is started again on the same data and ports.
+// child} is SIGKILLed and the whole `registry start` is started again on the same data and gateway port.
 //
 // After every kill, while nothing runs, the data directory is checked (blob files hash to their
 // digest, links name existing blobs; unchanged files are not read again). After every restart,
