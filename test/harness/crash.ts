@@ -140,6 +140,9 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashRepor
 
       const restartAt = Date.now();
       registry = await restart(setup, k, add);
+      // Pushers resume after the check: on a loaded machine they would otherwise stretch it, and
+      // a longer cycle pushes more to check next time.
+      traffic.hold();
       traffic.markUp();
       const upAt = Date.now();
       // Proportional to what changed: every image by tag (tag link, revision, manifest bytes: one
@@ -152,6 +155,7 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashRepor
       const fresh = images.length - verifiedUpTo;
       verifiedUpTo = images.length;
       for (const problem of (await mapBounded(checks, CHECK_CONCURRENCY, (check) => check())).flat()) add('lost or corrupt image', `after kill ${k} (${role}): ${problem}`);
+      traffic.release();
       options.log(
         `kill ${k}/${options.kills}: ${role} (pid ${pid}); all gone in ${goneAt - traffic.windows[k - 1]!.start} ms, data dir checked in ${restartAt - checkedAt} ms ` +
           `(${report.blobs} blobs, ${report.links} links), ready ${upAt - restartAt} ms after restart, ${images.length} images checked by tag ` +
@@ -165,6 +169,7 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashRepor
     traffic.markUp();
   } finally {
     stopping = true;
+    traffic.release();
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 600_000)));
     const settled = await Promise.race([Promise.all(pushers).then(() => true), bound]);
