@@ -114,6 +114,8 @@ export class FilesystemDriver implements StorageDriver {
         const subdirectories: string[] = [];
         for (const entry of entries) {
           const path = `${dir}/${entry.name}`;
+          // A name the driver would never write (an operator's file, say) is not ours to touch or enter.
+          if (!isDriverPath(path)) continue;
           if (entry.isDirectory()) subdirectories.push(path);
           else if (entry.isFile() && TEMP_FILE.test(entry.name) && !this.liveTemps.has(this.full(path))) {
             await fs.rm(this.full(path), { force: true });
@@ -193,6 +195,15 @@ export class FilesystemDriver implements StorageDriver {
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new PathNotFoundError(path);
       throw err;
     }
+  }
+}
+
+function isDriverPath(path: string): boolean {
+  try {
+    checkPath(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
