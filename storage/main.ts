@@ -11,6 +11,7 @@ import type { RunningServer } from '../common/running-server.js';
 import { createStorageApp } from './app.js';
 import { checkOnlyGatewayCanReach } from './boundary.js';
 import { FilesystemDriver } from './driver/filesystem.js';
+import { paths, REPOSITORIES } from './registry/paths.js';
 import { Registry } from './registry/registry.js';
 import { purgeUploads } from './registry/upload-purger.js';
 
@@ -55,10 +56,12 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
 
   const stopPurger = schedulePurger(config, driver, logger);
   logger.info({ url, root }, 'storage listening');
+  const sweep = sweepTemporaryFiles(driver, logger);
   return {
     urls: [url],
     async close() {
       stopPurger();
+      await sweep.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -74,6 +77,35 @@ async function listen(server: Server, addr: string): Promise<string> {
   // Port 0 means "any free port": show the one the system chose.
   if (address.kind === 'tcp' && typeof bound === 'object' && bound) return displayUrl({ ...address, port: bound.port }, 'http');
   return displayUrl(address, 'http');
+}
+
+const SWEEP_MAX_ENTRIES = 2_000_000;
+const SWEEP_CONCURRENCY = 8;
+
+/**
+ * A process killed between writing a small file and renaming it leaves `<file>.tmp-<hex>` behind;
+ * nothing else would ever remove it. Swept once at start-up, in the background so a big data
+ * directory does not delay listening (the driver skips the temp files it is writing meanwhile).
+ */
+function sweepTemporaryFiles(driver: FilesystemDriver, logger: Logger): { stop: () => Promise<void> } {
+  let stopped = false;
+  const started = Date.now();
+  const done = driver
+    .sweepTemporaryFiles([paths.blobsRoot(), REPOSITORIES], { maxEntries: SWEEP_MAX_ENTRIES, concurrency: SWEEP_CONCURRENCY, stopped: () => stopped })
+    .then(
+      (result) => {
+        const fields = { removed: result.removed.length, entries: result.entries, ms: Date.now() - started, incomplete: result.incomplete };
+        if (result.removed.length > 0) logger.warn({ ...fields, files: result.removed.slice(0, 20) }, 'removed temporary files left by an interrupted write');
+        else logger.info(fields, 'no temporary files left by an interrupted write');
+      },
+      (err: unknown) => logger.error({ err }, 'sweeping temporary files failed'),
+    );
+  return {
+    stop: async () => {
+      stopped = true;
+      await done;
+    },
+  };
 }
 
 function schedulePurger(config: RegistryConfig, driver: FilesystemDriver, logger: Logger): () => void {

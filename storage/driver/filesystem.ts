@@ -9,12 +9,43 @@ import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { copyFileRange } from '../../common/file-copy.js';
+import { mapBounded } from '../registry/bounded.js';
 import { checkPath, PathNotFoundError, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
 
 const READ_CHUNK = 1024 * 1024;
 
+/** What putContent names its temporary files: `<target>.tmp-<12 hex>`; nothing else matches. */
+const TEMP_FILE = /\.tmp-[0-9a-f]{12}$/;
+
+function tempPathFor(target: string): string {
+  return `${target}.tmp-${randomBytes(6).toString('hex')}`;
+}
+
+export interface SweepOptions {
+  /** Stop after this many directory entries (a huge tree must not keep the sweep going for hours). */
+  maxEntries: number;
+  /** Directories read at once. */
+  concurrency: number;
+  /** Polled between directories: true ends the sweep (the server is closing). */
+  stopped?: () => boolean;
+}
+
+export interface SweepResult {
+  /** Driver paths of the temporary files removed. */
+  removed: string[];
+  entries: number;
+  /** The sweep stopped at `maxEntries` or when asked to. */
+  incomplete: boolean;
+}
+
 export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
+
+  /**
+   * Temporary files this process is writing right now: the start-up sweep runs while requests
+   * are served, and must leave these alone.
+   */
+  private readonly liveTemps = new Set<string>();
 
   constructor(readonly rootDirectory: string) {}
 
@@ -30,7 +61,10 @@ export class FilesystemDriver implements StorageDriver {
   async putContent(path: string, content: Uint8Array): Promise<void> {
     const target = this.full(path);
     const created = await fs.mkdir(dirname(target), { recursive: true });
-    const temp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
+    const temp = tempPathFor(target);
+    // Registered before the file exists, forgotten once it is renamed or removed: the sweep never
+    // sees a live temp file without its name in the set.
+    this.liveTemps.add(temp);
     try {
       const handle = await fs.open(temp, 'w', 0o644);
       try {
@@ -45,8 +79,54 @@ export class FilesystemDriver implements StorageDriver {
       await fs.rm(temp, { force: true });
       await removeEmptyDirectories(dirname(target), created);
       throw err;
+    } finally {
+      this.liveTemps.delete(temp);
     }
     await syncDirectories(dirname(target), created);
+  }
+
+  /**
+   * Removes the temporary files of putContent calls that never finished (a SIGKILL, a power loss
+   * between the write and the rename) under the given directories. Only names of the driver's own
+   * pattern go, and never one this process is writing. The filesystem driver assumes one storage
+   * process owns its root (upload sessions are locked in memory too): a second replica sharing
+   * the directory could lose an in-flight temp file to this sweep, and its write would fail.
+   */
+  async sweepTemporaryFiles(directories: string[], options: SweepOptions): Promise<SweepResult> {
+    const result: SweepResult = { removed: [], entries: 0, incomplete: false };
+    // Breadth first, one level at a time with bounded concurrency: memory holds one level's names.
+    for (let level = directories; level.length > 0; ) {
+      const below = await mapBounded(level, options.concurrency, async (dir): Promise<string[]> => {
+        if (result.entries >= options.maxEntries || options.stopped?.()) {
+          result.incomplete = true;
+          return [];
+        }
+        let entries;
+        try {
+          entries = await fs.readdir(this.full(dir), { withFileTypes: true });
+        } catch (err) {
+          // A directory removed meanwhile (a delete, a purge) has nothing left to sweep.
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+          throw err;
+        }
+        result.entries += entries.length;
+        const subdirectories: string[] = [];
+        for (const entry of entries) {
+          const path = `${dir}/${entry.name}`;
+          // A name the driver would never write (an operator's file, say) is not ours to touch or enter.
+          if (!isDriverPath(path)) continue;
+          if (entry.isDirectory()) subdirectories.push(path);
+          else if (entry.isFile() && TEMP_FILE.test(entry.name) && !this.liveTemps.has(this.full(path))) {
+            await fs.rm(this.full(path), { force: true });
+            result.removed.push(path);
+          }
+        }
+        return subdirectories;
+      });
+      level = below.flat();
+    }
+    return result;
   }
 
   async reader(path: string, offset = 0, length?: number): Promise<Readable> {
@@ -115,6 +195,15 @@ export class FilesystemDriver implements StorageDriver {
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new PathNotFoundError(path);
       throw err;
     }
+  }
+}
+
+function isDriverPath(path: string): boolean {
+  try {
+    checkPath(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

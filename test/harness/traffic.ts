@@ -26,6 +26,8 @@ export class Traffic {
   readonly windows: DownWindow[] = [];
   /** Set while a kill is under way: pushers wait for `up` before starting a new image. */
   private downSince: number | undefined;
+  /** Set while the harness checks images: pushers wait, so the checks do not compete with them for the CPU. */
+  private held = false;
   private waiters: Array<() => void> = [];
 
   constructor(
@@ -42,17 +44,32 @@ export class Traffic {
     const window = this.windows[this.windows.length - 1];
     if (window) window.end = Date.now();
     this.downSince = undefined;
-    for (const wake of this.waiters.splice(0)) wake();
+    this.wake();
+  }
+
+  /** Pushers wait (before their next image) until `release`; requests in flight go on. */
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    this.held = false;
+    this.wake();
   }
 
   get isDown(): boolean {
     return this.downSince !== undefined;
   }
 
-  /** Resolves once the registry is up (at once when it is). */
+  /** Resolves once the registry is up and pushers are not held (at once when so). */
   up(): Promise<void> {
-    if (!this.isDown) return Promise.resolve();
+    if (!this.isDown && !this.held) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private wake(): void {
+    if (this.isDown || this.held) return;
+    for (const wake of this.waiters.splice(0)) wake();
   }
 
   /** One authenticated request through the shared node:http client, recorded. */

@@ -1,6 +1,6 @@
 // `registry start` (gateway + storage) as a user runs it, for the crash and fuzz harnesses: htpasswd
-// auth on (a real `htpasswd -Bbc` file), a data directory and free loopback ports that stay the
-// same across restarts, so a harness can SIGKILL the parent or either child and start it again on
+// auth on (a real `htpasswd -Bbc` file), a data directory and a free loopback port for the gateway
+// that stays the same across restarts, so a harness can SIGKILL the parent or either child and start it again on
 // the same data. The children are found through the parent (/proc), not through a port: how the
 // gateway reaches storage is the product's business.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -22,8 +22,6 @@ export interface RegistrySetup {
   dir: string;
   root: string;
   httpPort: number;
-  /** Passed as REGISTRY_STORAGESERVICE_ADDR while the product still has a fixed default port. */
-  storagePort: number;
   user: string;
   password: string;
   htpasswdPath: string;
@@ -43,10 +41,10 @@ export async function prepareRegistry(dir: string, extraEnv: Record<string, stri
   const user = 'harness';
   const password = randomBytes(12).toString('base64url');
   await promisify(execFile)('htpasswd', ['-Bbc', htpasswdPath, user, password]);
-  const [httpPort, storagePort] = [await freePort(), await freePort()];
+  const httpPort = await freePort();
+  // Storage's address is left to the product (a port the system picks, passed to the gateway).
   const env: Record<string, string> = {
     REGISTRY_HTTP_ADDR: `127.0.0.1:${httpPort}`,
-    REGISTRY_STORAGESERVICE_ADDR: `127.0.0.1:${storagePort}`,
     REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: root,
     REGISTRY_STORAGE_DELETE_ENABLED: 'true',
     REGISTRY_AUTH: 'htpasswd',
@@ -55,7 +53,7 @@ export async function prepareRegistry(dir: string, extraEnv: Record<string, stri
     REGISTRY_LOG_LEVEL: 'info',
     ...extraEnv,
   };
-  return { dir, root, httpPort, storagePort, user, password, htpasswdPath, scratchDir, logFile: join(dir, 'registry.log'), env };
+  return { dir, root, httpPort, user, password, htpasswdPath, scratchDir, logFile: join(dir, 'registry.log'), env };
 }
 
 export function basicAuth(user: string, password: string): string {
