@@ -1,9 +1,10 @@
 // The gateway's sockets. Without `http.tls`: plain HTTP on http.addr. With it: TLS on http.addr
 // (registry:2), or, when `http.tls.addr` is set too, plain HTTP on http.addr and TLS on
 // tls.addr at once (80 + 443). Addresses: `:5000`, `host:port`, `[::1]:port`, `unix:/path`.
-import http, { type RequestListener } from 'node:http';
+import http, { type IncomingMessage, type RequestListener } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { RegistryConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import { parseListenAddress, type ListenAddress } from '../common/config/address.js';
@@ -72,6 +73,7 @@ export async function startListeners(
       const server =
         scheme === 'https' ? https.createServer({ ...material!.options, ...serverOptions }, guarded) : http.createServer(serverOptions, guarded);
       configureServer(server, scheme, logger, options.headersTimeoutMs ?? 60_000);
+      answerConnectThroughApp(server, guarded);
       counter.watch(server);
       servers.push(server);
       await listenOn(server, address);
@@ -126,6 +128,23 @@ function configureServer(server: Server, scheme: 'http' | 'https', logger: Logge
       }
     });
   }
+}
+
+/**
+ * CONNECT asks for a tunnel. Node hands it to a 'connect' listener instead of the request handler,
+ * and without one closes the connection unanswered; given to the app like any other request, it
+ * gets an answer (405, routes.ts), and the connection closes after it (the client may already be
+ * sending tunnel bytes, which are no HTTP).
+ */
+function answerConnectThroughApp(server: Server, handler: RequestListener): void {
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => socket.end());
+    socket.on('error', () => socket.destroy());
+    handler(req, res);
+  });
 }
 
 function parseAddress(addr: string, setting: string): ListenAddress {
