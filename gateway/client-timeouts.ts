@@ -7,6 +7,7 @@
 //   instead of Node reading, and discarding, whatever the client still sends (1 GB announced,
 //   one byte every 20 s).
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
 
 export const CLIENT_SILENCE_MS = 60_000;
 
@@ -58,17 +59,25 @@ function lingerOnClose(req: IncomingMessage): void {
     if (lingering) return;
     lingering = true;
     socket.end(); // after the answer: the client learns that no more answers come
-    let read = 0;
-    const close = (): void => {
-      clearTimeout(timer);
-      socket.destroy();
-    };
-    const timer = setTimeout(close, LINGER_MS);
-    req.on('data', (chunk: Buffer) => {
-      read += chunk.length;
-      if (read > LINGER_BYTES) close();
-    });
-    req.once('end', close);
-    req.resume();
+    lingerThenDestroy(socket, req);
   };
+}
+
+/**
+ * Reads and drops what `source` still delivers, for LINGER_MS and LINGER_BYTES at most, then
+ * destroys the socket (at once when `source` ends: nothing is left unread).
+ */
+export function lingerThenDestroy(socket: Duplex, source: Readable): void {
+  let read = 0;
+  const close = (): void => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  const timer = setTimeout(close, LINGER_MS);
+  source.on('data', (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > LINGER_BYTES) close();
+  });
+  source.once('end', close);
+  source.resume();
 }

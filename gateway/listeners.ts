@@ -11,7 +11,7 @@ import { rawErrorResponse } from '../common/error-response.js';
 import { RegistryError } from '../common/errors.js';
 import { parseListenAddress, type ListenAddress } from '../common/config/address.js';
 import { listenOn } from '../common/listen.js';
-import { CLIENT_SILENCE_MS, withClientTimeouts } from './client-timeouts.js';
+import { CLIENT_SILENCE_MS, lingerThenDestroy, withClientTimeouts } from './client-timeouts.js';
 import { ConnectionCounter } from './connection-limits.js';
 import { loadTlsMaterial } from './tls-files.js';
 import { compileTrust } from './trust.js';
@@ -129,7 +129,10 @@ function configureServer(server: Server, scheme: 'http' | 'https', logger: Logge
   // Longer than nginx's upstream keepalive_timeout (60 s), so nginx never reuses a socket we close.
   server.keepAliveTimeout = 65_000;
 
+  // The parser errs again on every byte that follows a request it could not parse: one answer.
+  const answered = new WeakSet<Socket>();
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
+    if (answered.has(socket)) return;
     // docker and skopeo try TLS first on a host:port that speaks plain HTTP: a ClientHello
     // (first byte 0x16) lands here as a parse error. Answer 400 and close; never crash.
     const tlsHandshake = scheme === 'http' && err.rawPacket?.[0] === 0x16;
@@ -146,9 +149,13 @@ function configureServer(server: Server, scheme: 'http' | 'https', logger: Logge
     const answer = rawErrorResponse(new RegistryError('UNSUPPORTED', message, undefined, { status }));
     // Node parses pipelined requests ahead of their answers: a bad third request errs while the
     // first two are still being answered, and its 400 goes after their answers, in order.
+    answered.add(socket);
     pending.whenAnswered(socket, () => {
-      if (socket.writable) socket.end(answer);
-      else socket.destroy();
+      if (!socket.writable) return void socket.destroy();
+      // A client still sending (a 4 MiB body behind a bad request line) reads the answer
+      // instead of a reset: what it sends is read and dropped for a moment first.
+      socket.end(answer);
+      lingerThenDestroy(socket, socket);
     });
   });
   if (server instanceof https.Server) {

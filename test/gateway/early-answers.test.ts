@@ -91,3 +91,15 @@ test('a request Node cannot parse, pipelined behind good ones, gets its 400 with
   t.regex(last, /\r\nContent-Type: application\/json; charset=utf-8\r\n/i);
   t.regex(last, /\{"errors":\[\{"code":"UNSUPPORTED","message":"malformed HTTP request","detail":null\}\]\}\n$/);
 });
+
+test('a request Node cannot parse, with a body still coming, gets its 400 and then a clean close, not a reset', async (t) => {
+  const socket = await open();
+  const answer = collect(socket);
+  const body = Buffer.alloc(4 * 1024 * 1024 + 100, 0x20);
+  socket.write(Buffer.from(`PUT /v2/early/\u00fc/manifests/v1 HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Length: ${body.length}\r\n\r\n`, 'utf8'));
+  await answer.firstAnswer;
+  await writeAll(socket, body);
+  const { error } = await answer.closed;
+  t.regex(answer.text(), /^HTTP\/1\.1 400 /);
+  t.is(error, undefined, 'the connection ends cleanly, it is not reset');
+});
