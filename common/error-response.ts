@@ -1,7 +1,7 @@
 // The one way both processes write an OCI error, exactly as registry:2 does (distribution's
 // errcode.ServeJSON): `application/json; charset=utf-8`, the body as JSON with a trailing newline
 // (Go's json.Encoder), the error's status and extra headers.
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Context } from 'koa';
 import type { RegistryError } from './errors.js';
 
@@ -33,4 +33,20 @@ export function writeRegistryError(res: ServerResponse, error: RegistryError, op
   const sent = res.req?.method === 'HEAD' ? undefined : body;
   res.end(sent);
   return sent === undefined ? 0 : Buffer.byteLength(sent);
+}
+
+/**
+ * The same answer as raw HTTP/1.1 bytes, for a connection that has no response object: a request
+ * Node could not parse. The connection closes after it.
+ */
+export function rawErrorResponse(error: RegistryError): string {
+  const body = payload(error);
+  const headers: Record<string, string> = {
+    ...error.headers,
+    'Content-Type': ERROR_CONTENT_TYPE,
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+  };
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\n${lines.join('')}\r\n${body}`;
 }

@@ -1,14 +1,17 @@
 // The gateway's sockets. Without `http.tls`: plain HTTP on http.addr. With it: TLS on http.addr
 // (registry:2), or, when `http.tls.addr` is set too, plain HTTP on http.addr and TLS on
 // tls.addr at once (80 + 443). Addresses: `:5000`, `host:port`, `[::1]:port`, `unix:/path`.
-import http, { type RequestListener } from 'node:http';
+import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { RegistryConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
+import { rawErrorResponse } from '../common/error-response.js';
+import { RegistryError } from '../common/errors.js';
 import { parseListenAddress, type ListenAddress } from '../common/config/address.js';
 import { listenOn } from '../common/listen.js';
-import { CLIENT_SILENCE_MS, withClientTimeouts } from './client-timeouts.js';
+import { CLIENT_SILENCE_MS, lingerThenDestroy, withClientTimeouts } from './client-timeouts.js';
 import { ConnectionCounter } from './connection-limits.js';
 import { loadTlsMaterial } from './tls-files.js';
 import { compileTrust } from './trust.js';
@@ -56,7 +59,12 @@ export async function startListeners(
     compileTrust(httpConfig.trustedproxies),
     logger,
   );
-  const guarded = withClientTimeouts(handler, options.clientSilenceMs ?? CLIENT_SILENCE_MS);
+  const pending = new PendingAnswers();
+  const timed = withClientTimeouts(handler, options.clientSilenceMs ?? CLIENT_SILENCE_MS);
+  const guarded: RequestListener = (req, res) => {
+    pending.track(req, res);
+    timed(req, res);
+  };
   const serverOptions = { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
   const servers: Server[] = [];
   const urls: string[] = [];
@@ -71,7 +79,8 @@ export async function startListeners(
     for (const { scheme, address } of addresses) {
       const server =
         scheme === 'https' ? https.createServer({ ...material!.options, ...serverOptions }, guarded) : http.createServer(serverOptions, guarded);
-      configureServer(server, scheme, logger, options.headersTimeoutMs ?? 60_000);
+      configureServer(server, scheme, logger, options.headersTimeoutMs ?? 60_000, pending);
+      answerConnectThroughApp(server, guarded);
       counter.watch(server);
       servers.push(server);
       await listenOn(server, address);
@@ -90,7 +99,29 @@ export async function startListeners(
   return { urls, close };
 }
 
-function configureServer(server: Server, scheme: 'http' | 'https', logger: Logger, headersTimeoutMs: number): void {
+/** Requests of each connection whose answers are not written yet (pipelining), and what waits for them. */
+class PendingAnswers {
+  private readonly connections = new WeakMap<Duplex, { count: number; waiting: Array<() => void> }>();
+
+  track(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    let entry = this.connections.get(socket);
+    if (!entry) this.connections.set(socket, (entry = { count: 0, waiting: [] }));
+    entry.count++;
+    res.once('close', () => {
+      if (--entry.count > 0) return;
+      for (const run of entry.waiting.splice(0)) run();
+    });
+  }
+
+  whenAnswered(socket: Duplex, run: () => void): void {
+    const entry = this.connections.get(socket);
+    if (!entry || entry.count === 0) run();
+    else entry.waiting.push(run);
+  }
+}
+
+function configureServer(server: Server, scheme: 'http' | 'https', logger: Logger, headersTimeoutMs: number, pending: PendingAnswers): void {
   // A 1 GiB layer on a slow link takes long: no whole-request deadline (Node's default is 5 min);
   // what bounds a slow client is silence (client-timeouts.ts), not duration.
   server.requestTimeout = 0;
@@ -98,7 +129,10 @@ function configureServer(server: Server, scheme: 'http' | 'https', logger: Logge
   // Longer than nginx's upstream keepalive_timeout (60 s), so nginx never reuses a socket we close.
   server.keepAliveTimeout = 65_000;
 
+  // The parser errs again on every byte that follows a request it could not parse: one answer.
+  const answered = new WeakSet<Socket>();
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
+    if (answered.has(socket)) return;
     // docker and skopeo try TLS first on a host:port that speaks plain HTTP: a ClientHello
     // (first byte 0x16) lands here as a parse error. Answer 400 and close; never crash.
     const tlsHandshake = scheme === 'http' && err.rawPacket?.[0] === 0x16;
@@ -110,10 +144,19 @@ function configureServer(server: Server, scheme: 'http' | 'https', logger: Logge
       socket.destroy();
       return;
     }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout'
-      : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const message = status === 431 ? 'request headers too large' : status === 408 ? 'request headers not received in time' : 'malformed HTTP request';
+    const answer = rawErrorResponse(new RegistryError('UNSUPPORTED', message, undefined, { status }));
+    // Node parses pipelined requests ahead of their answers: a bad third request errs while the
+    // first two are still being answered, and its 400 goes after their answers, in order.
+    answered.add(socket);
+    pending.whenAnswered(socket, () => {
+      if (!socket.writable) return void socket.destroy();
+      // A client still sending (a 4 MiB body behind a bad request line) reads the answer
+      // instead of a reset: what it sends is read and dropped for a moment first.
+      socket.end(answer);
+      lingerThenDestroy(socket, socket);
+    });
   });
   if (server instanceof https.Server) {
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
@@ -126,6 +169,23 @@ function configureServer(server: Server, scheme: 'http' | 'https', logger: Logge
       }
     });
   }
+}
+
+/**
+ * CONNECT asks for a tunnel. Node hands it to a 'connect' listener instead of the request handler,
+ * and without one closes the connection unanswered; given to the app like any other request, it
+ * gets an answer (405, routes.ts), and the connection closes after it (the client may already be
+ * sending tunnel bytes, which are no HTTP).
+ */
+function answerConnectThroughApp(server: Server, handler: RequestListener): void {
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => socket.end());
+    socket.on('error', () => socket.destroy());
+    handler(req, res);
+  });
 }
 
 function parseAddress(addr: string, setting: string): ListenAddress {

@@ -80,6 +80,8 @@ interface Exchange {
   forward(): void;
   /** Storage's answer started: the client's silence timer runs again (client-timeouts.ts). */
   onResponse?: () => void;
+  /** Storage took the body bytes waiting for it: the client's silence timer runs again. */
+  onDrain?: () => void;
 }
 
 export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
@@ -97,6 +99,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
       proxyReq.destroy();
       return;
     }
+    proxyReq.on('drain', () => exchange.onDrain?.());
     proxyReq.setTimeout(options.idleTimeoutMs, () => {
       exchange.timedOut = true;
       proxyReq.destroy(Object.assign(new Error('storage did not answer in time'), { code: 'ETIMEDOUT' }));
@@ -199,6 +202,16 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
         if (!exchange.proxyRes) req.socket.setTimeout(0);
       });
       exchange.onResponse = () => req.socket.setTimeout(silenceMs);
+      // Nor is storage taking the body slower than the client sends it: the pipe to storage pauses
+      // the request until storage drains, the client's bytes wait unread, and the timer cut
+      // clients off whose upload storage then acknowledged (access log 404 incomplete, storage
+      // 202). It runs again once storage drains.
+      req.on('pause', () => {
+        if (!exchange.proxyRes) req.socket.setTimeout(0);
+      });
+      exchange.onDrain = () => {
+        if (!req.complete && !exchange.proxyRes) req.socket.setTimeout(silenceMs);
+      };
       res.once('close', () => {
         if (!res.writableFinished) {
           // The client went away: stop the upstream exchange instead of letting it run on.

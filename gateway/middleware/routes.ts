@@ -11,6 +11,12 @@ export function isV2Path(path: string): boolean {
 
 export function routes(): GatewayMiddleware {
   return async (ctx, next) => {
+    // A tunnel request (listeners.ts hands it over): no path of a registry serves it, and it must
+    // never reach storage, which would drop the connection (502).
+    if (ctx.method === 'CONNECT') {
+      respondWithError(ctx, 'UNSUPPORTED', { status: 405, message: 'method CONNECT not allowed' });
+      return;
+    }
     if (isV2Path(ctx.path)) return next();
     const readOnly = ctx.method === 'GET' || ctx.method === 'HEAD';
     if (ctx.path === '/' && readOnly) {

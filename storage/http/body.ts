@@ -1,5 +1,5 @@
 // Request-body helpers: storage never buffers blobs, only manifests (bounded, with raw-body).
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import getRawBody from 'raw-body';
 import { RegistryError } from '../../common/errors.js';
 import { noteBytesReceived } from '../../common/buffer-reclaim.js';
@@ -38,26 +38,52 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
  */
 async function discardRest(req: IncomingMessage): Promise<void> {
   if (req.readableEnded || Number(req.headers['content-length'] ?? 0) > MAX_DISCARDED_BYTES) return;
-  await new Promise<void>((resolve) => {
+  await discardBody(req, MAX_DISCARDED_BYTES);
+}
+
+/**
+ * Reads and drops what is left of a request body, at most `maxBytes`; resolves true when the body
+ * ended, false when it stopped at the limit (or the request went away).
+ */
+export function discardBody(req: IncomingMessage, maxBytes: number): Promise<boolean> {
+  if (req.complete && req.readableEnded) return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
     let discarded = 0;
-    const done = (): void => {
+    const done = (ended: boolean): void => {
       req.off('data', onData);
-      req.off('end', done);
-      req.off('close', done);
-      req.off('error', done);
-      resolve();
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      req.off('error', onClose);
+      resolve(ended);
     };
     const onData = (chunk: Buffer): void => {
       discarded += chunk.length;
-      if (discarded > MAX_DISCARDED_BYTES) {
+      if (discarded > maxBytes) {
         req.pause();
-        done();
+        done(false);
       }
     };
+    const onEnd = (): void => done(true);
+    const onClose = (): void => done(req.complete);
     req.on('data', onData);
-    req.on('end', done);
-    req.on('close', done);
-    req.on('error', done);
+    req.on('end', onEnd);
+    req.on('close', onClose);
+    req.on('error', onClose);
     req.resume();
+  });
+}
+
+/**
+ * After an answer given before the request body was read (an error, say): reads and drops the rest
+ * of the body, so the connection stays usable, and closes it past MAX_DISCARDED_BYTES. Closing
+ * right away, with unread bytes, makes the kernel reset the connection, and the gateway, still
+ * sending the body, could see the reset before the answer and report 502 for what was a 404.
+ */
+export function discardAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete) return;
+  res.once('finish', () => {
+    void discardBody(req, MAX_DISCARDED_BYTES).then((ended) => {
+      if (!ended) req.socket.destroy();
+    });
   });
 }

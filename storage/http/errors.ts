@@ -4,6 +4,7 @@ import type { Context, Next } from 'koa';
 import { respondWithRegistryError } from '../../common/error-response.js';
 import { isRegistryError, RegistryError } from '../../common/errors.js';
 import { InvalidPathError } from '../driver/driver.js';
+import { discardAfterAnswer } from './body.js';
 import type { Logger } from '../../common/logger.js';
 
 const CLIENT_GONE = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'EPIPE']);
@@ -17,7 +18,12 @@ export function errorHandler(logger: Logger) {
         throw new RegistryError('UNSUPPORTED', 'no such endpoint', { method: ctx.method, path: ctx.path }, { status: 404 });
       }
       if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
-        throw new RegistryError('UNSUPPORTED', `method ${ctx.method} not allowed here`, undefined, { status: ctx.status });
+        // The router answers 501 to a method it does not know at all (PROPFIND, TRACE): that is
+        // the client's mistake, not a server fault, so 405 with the route's Allow, as for a
+        // known method the route does not serve; 404 where no route matches the path at all.
+        const allow = ctx.response.get('Allow');
+        if (!allow) throw new RegistryError('UNSUPPORTED', 'no such endpoint', { method: ctx.method, path: ctx.path }, { status: 404 });
+        throw new RegistryError('UNSUPPORTED', `method ${ctx.method} not allowed here`, undefined, { status: 405, headers: { Allow: allow } });
       }
     } catch (err) {
       const error = classify(err);
@@ -30,7 +36,7 @@ export function errorHandler(logger: Logger) {
       if (error.status >= 500) logger.error({ err, reqId: ctx.state.requestId, path: ctx.path }, error.message);
       respondWithRegistryError(ctx, error);
       // A request body the handler never read must not be left on a keep-alive connection.
-      if (!ctx.req.readableEnded) ctx.set('Connection', 'close');
+      discardAfterAnswer(ctx.req, ctx.res);
     }
   };
 }

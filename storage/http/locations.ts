@@ -8,7 +8,10 @@ export function location(ctx: Context, options: StorageOptions, path: string): s
   if (options.relativeUrls) return path;
   if (options.externalBaseUrl) return `${options.externalBaseUrl.replace(/\/+$/, '')}${path}`;
   const proto = firstValue(ctx.get(EXTERNAL_PROTO_HEADER)) || 'http';
-  const host = firstValue(ctx.get(EXTERNAL_HOST_HEADER)) || ctx.get('host');
+  // Behind the gateway the forwarded host is the client's, even an absent one (HTTP/1.0 may omit
+  // Host): storage's own Host is then its internal address, which no client may be sent to.
+  const forwarded = ctx.headers[EXTERNAL_HOST_HEADER];
+  const host = forwarded !== undefined ? firstValue(String(forwarded)) : ctx.get('host');
   return host ? `${proto}://${host}${path}` : path;
 }
 

@@ -83,3 +83,15 @@ test('a Location never carries a host an untrusted peer put in X-Forwarded-Host 
     t.true(String(res.headers.location).startsWith('http://registry.local:5000/v2/probe/host/blobs/uploads/'), String(res.headers.location));
   }
 });
+
+test('an empty Host is refused, and an HTTP/1.0 request without Host gets a Location that is not storage\'s address', async (t) => {
+  const credentials = `Basic ${Buffer.from(`${alice.user}:${alice.password}`).toString('base64')}`;
+  const empty = await raw(`POST /v2/probe/empty/blobs/uploads/ HTTP/1.1\r\nHost: \r\nAuthorization: ${credentials}\r\nContent-Length: 0\r\n\r\n`);
+  t.regex(empty, /^HTTP\/1\.1 400 /);
+  // HTTP/1.0 may omit Host: storage then saw no forwarded host and built the Location from its own.
+  const noHost = await raw(`POST /v2/probe/empty/blobs/uploads/ HTTP/1.0\r\nAuthorization: ${credentials}\r\nContent-Length: 0\r\n\r\n`);
+  t.regex(noHost, /^HTTP\/1\.1 202 /);
+  const location = /\r\nlocation: ([^\r]*)/i.exec(noHost)?.[1] ?? '';
+  t.true(location.startsWith('/v2/probe/empty/blobs/uploads/'), location);
+  t.false(location.includes(new URL(stack.storageUrl).host), location);
+});

@@ -26,6 +26,8 @@ export type Piece = Buffer | { pauseMs: number };
 
 export interface ExchangeOptions {
   port: number;
+  /** The local address to connect from (another loopback address is another client to the server). */
+  localAddress?: string;
   pieces: Piece[];
   /** The methods of the requests in `pieces`, in order: HEAD answers have no body. */
   methods: string[];
@@ -37,7 +39,7 @@ export interface ExchangeOptions {
 export function exchange(options: ExchangeOptions): Promise<RawExchange> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const socket = connect({ host: '127.0.0.1', port: options.port });
+    const socket = connect({ host: '127.0.0.1', port: options.port, localAddress: options.localAddress });
     const parser = new ResponseParser(options.methods);
     let done = false;
     let closed = false;

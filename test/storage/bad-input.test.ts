@@ -101,3 +101,44 @@ test('a chunked manifest body over 4 MiB is answered 413 on a connection that st
   t.is((await conn.response()).status, 200);
   conn.socket.destroy();
 });
+
+test('a body sent where no route answers gets 404, is read and dropped, and the connection serves the next request', async (t) => {
+  // The gateway streams the body while storage answers early; closing with unread bytes reset the
+  // connection and the gateway, still writing, answered 502 instead of the 404 (fuzz finding).
+  const conn = await RawConnection.open(storage.url);
+  const body = Buffer.alloc(6 * 1024 * 1024, 0x20);
+  conn.socket.write(`PUT /v2/bad/app/manifests/tag/x HTTP/1.1\r\nHost: x\r\nContent-Type: ${MEDIA.ociManifest}\r\nContent-Length: ${body.length}\r\n\r\n`);
+  conn.socket.write(body);
+  const refused = await conn.response();
+  t.is(refused.status, 404);
+  t.not(refused.headers.connection, 'close');
+  conn.socket.write('GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n');
+  t.is((await conn.response()).status, 200, 'the same connection answers the next request');
+  conn.socket.destroy();
+});
+
+test('an upload PATCH to a session that does not exist gets 404 and the connection stays usable', async (t) => {
+  const conn = await RawConnection.open(storage.url);
+  const body = Buffer.alloc(3 * 1024 * 1024, 0x61);
+  conn.socket.write(`PATCH /v2/bad/app/blobs/uploads/00000000-0000-0000-0000-000000000000 HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`);
+  conn.socket.write(body);
+  const refused = await conn.response();
+  t.is(refused.status, 404);
+  conn.socket.write('GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n');
+  t.is((await conn.response()).status, 200);
+  conn.socket.destroy();
+});
+
+for (const method of ['PROPFIND', 'TRACE', 'MKCOL']) {
+  test(`${method} on a manifest is 405 with Allow and an OCI body, not 501`, async (t) => {
+    const conn = await RawConnection.open(storage.url);
+    conn.socket.write(`${method} /v2/bad/app/manifests/v1 HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const answer = await conn.response();
+    t.is(answer.status, 405);
+    t.deepEqual(answer.headers.allow?.split(/,\s*/).sort(), ['DELETE', 'GET', 'HEAD', 'PUT']);
+    t.is((JSON.parse(answer.body) as { errors: Array<{ code: string }> }).errors[0]!.code, 'UNSUPPORTED');
+    conn.socket.write(`${method} /v2/bad/app/nothing-here HTTP/1.1\r\nHost: x\r\n\r\n`);
+    t.is((await conn.response()).status, 404, 'where no route matches, the path does not exist');
+    conn.socket.destroy();
+  });
+}
