@@ -367,6 +367,9 @@ async function slowSenderProbe(setup: RegistrySetup, add: (c: string, s: string,
 async function idleProbe(setup: RegistrySetup, add: (c: string, s: string, r: string) => void, seed: number): Promise<void> {
   const socket = connect({ host: '127.0.0.1', port: setup.httpPort });
   socket.on('error', () => undefined);
+  // Read whatever comes (a 408): a socket nobody reads never sees the server's FIN, so it would
+  // look open however promptly the server closed it.
+  socket.resume();
   socket.write(`GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:${setup.httpPort}\r\nX-Partial: `);
   const closed = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), IDLE_BOUND_MS);
