@@ -34,7 +34,7 @@ export function send(baseUrl: string, path: string, options: SendOptions = {}): 
   }
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: base.hostname, port: base.port, path, method: options.method ?? 'GET', headers, agent: false },
+      { host: base.hostname, port: base.port || undefined, path, method: options.method ?? 'GET', headers, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -1,15 +1,9 @@
-// Direct HTTP reads of the registry (Node's fetch), to check what a client pushed independently of
-// the client itself: which digest a tag points to, and the exact bytes of a blob.
+// Direct HTTP reads of the registry, to check what a client pushed independently of the client
+// itself: which digest a tag points to, and the exact bytes of a blob. Over the tests' one
+// registry client (test/helpers/storage-http.ts), with the registry's credentials.
 import type { Endpoint } from './world.js';
 import type { RegistryUnderTest } from './registry-under-test.js';
-import { MEDIA_TYPES } from '../../helpers/oci-image.js';
-
-const MANIFEST_ACCEPT = [
-  MEDIA_TYPES.manifest,
-  MEDIA_TYPES.index,
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ');
+import { expectStatus, RegistryClient } from '../../helpers/storage-http.js';
 
 export interface RegistryApi {
   /** Docker-Content-Digest of `HEAD manifests/<ref>`, or undefined on 404. */
@@ -21,39 +15,24 @@ export interface RegistryApi {
 
 export function registryApi(endpoint: Endpoint, registry: RegistryUnderTest): RegistryApi {
   const authorization = `Basic ${Buffer.from(`${registry.user}:${registry.password}`).toString('base64')}`;
-  const call = async (method: string, path: string, accept?: string): Promise<Response> =>
-    fetch(`${endpoint.url}${path}`, {
-      method,
-      headers: { authorization, ...(accept ? { accept } : {}) },
-      signal: AbortSignal.timeout(60_000),
-    });
-  const expectOk = async (response: Response, what: string): Promise<Response> => {
-    if (!response.ok) throw new Error(`${what}: HTTP ${response.status} ${await response.text()}`);
-    return response;
-  };
+  const client = new RegistryClient(endpoint.url, { authorization });
   return {
     async manifestDigest(repo, ref) {
-      const response = await call('HEAD', `/v2/${repo}/manifests/${ref}`, MANIFEST_ACCEPT);
+      const response = await client.getManifest(repo, ref, 'HEAD');
       if (response.status === 404) return undefined;
-      await expectOk(response, `HEAD ${repo}:${ref}`);
-      return response.headers.get('docker-content-digest') ?? undefined;
+      expectStatus(response, 200, `HEAD ${repo}:${ref}`);
+      return response.header('docker-content-digest') || undefined;
     },
     async manifest(repo, ref) {
-      const response = await expectOk(await call('GET', `/v2/${repo}/manifests/${ref}`, MANIFEST_ACCEPT), `GET ${repo}:${ref}`);
-      return {
-        digest: response.headers.get('docker-content-digest') ?? '',
-        mediaType: response.headers.get('content-type') ?? '',
-        body: Buffer.from(await response.arrayBuffer()),
-      };
+      const response = await client.getManifest(repo, ref);
+      expectStatus(response, 200, `GET ${repo}:${ref}`);
+      return { digest: response.header('docker-content-digest'), mediaType: response.header('content-type'), body: response.body };
     },
     async blob(repo, digest) {
-      const response = await expectOk(await call('GET', `/v2/${repo}/blobs/${digest}`), `GET blob ${repo}@${digest}`);
-      return Buffer.from(await response.arrayBuffer());
+      const response = await client.getBlob(repo, digest);
+      expectStatus(response, 200, `GET blob ${repo}@${digest}`);
+      return response.body;
     },
-    async tags(repo) {
-      const response = await expectOk(await call('GET', `/v2/${repo}/tags/list`), `GET tags of ${repo}`);
-      const body = (await response.json()) as { tags?: string[] | null };
-      return body.tags ?? [];
-    },
+    tags: (repo) => client.tags(repo),
   };
 }
