@@ -1,9 +1,8 @@
 // A malformed Host is refused with 400 and an OCI error body; a Location never carries a host
 // an untrusted peer chose through X-Forwarded-Host or Forwarded.
 import test from 'ava';
-import { connect } from 'node:net';
 import { isValidHost } from '../../gateway/middleware/host-header.js';
-import { request } from './helpers/http-client.js';
+import { rawExchange, request } from './helpers/http-client.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const alice = { user: 'alice', password: 's3cret' };
@@ -15,18 +14,9 @@ test.after.always(async () => {
   await stack?.close();
 });
 
-/** Sends `head` as it is (no client library fixing it up) and returns the raw answer. */
+/** Sends `head` as it is and returns the raw answer. */
 function raw(head: string): Promise<string> {
-  const { hostname, port } = new URL(stack.gatewayUrl);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(head));
-    let answer = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => (answer += chunk));
-    socket.on('end', () => resolve(answer));
-    socket.on('error', reject);
-    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer')));
-  });
+  return rawExchange(stack.gatewayUrl, head);
 }
 
 const BAD_HOSTS = [

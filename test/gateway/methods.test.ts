@@ -2,7 +2,7 @@
 // 5xx (storage's router said 501 to PROPFIND or TRACE) and never a connection closed unanswered
 // (Node's default for CONNECT).
 import test from 'ava';
-import { connect } from 'node:net';
+import { rawExchange } from './helpers/http-client.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const alice = { user: 'alice', password: 's3cret' };
@@ -15,18 +15,9 @@ test.after.always(async () => {
   await stack?.close();
 });
 
-/** Sends `head` as it is and returns the raw answer, read until the server closes the connection. */
+/** Sends `head` as it is and returns the raw answer. */
 function raw(head: string): Promise<string> {
-  const { hostname, port } = new URL(stack.gatewayUrl);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(head));
-    let answer = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => (answer += chunk));
-    socket.on('close', () => resolve(answer));
-    socket.on('error', reject);
-    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer')));
-  });
+  return rawExchange(stack.gatewayUrl, head);
 }
 
 function parse(answer: string): { status: number; headers: Record<string, string>; body: string } {

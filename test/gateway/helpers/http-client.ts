@@ -2,6 +2,7 @@
 // the local address, and the raw response.
 import http from 'node:http';
 import https from 'node:https';
+import { connect } from 'node:net';
 
 export interface TestResponse {
   status: number;
@@ -53,5 +54,22 @@ export function request(url: string, options: TestRequestOptions = {}): Promise<
     req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error(`request to ${url} timed out`)));
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+
+/**
+ * Sends `head` to the server at `url` exactly as written (no client library fixing it up) and
+ * returns everything it answers, read until the connection closes.
+ */
+export function rawExchange(url: string, head: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(head));
+    let answer = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer')));
   });
 }
