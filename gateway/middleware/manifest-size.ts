@@ -9,11 +9,11 @@
 // MANIFEST_INVALID would tell a client the manifest is malformed, which it may not be.
 import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
+import { MAX_MANIFEST_BYTES } from '../../common/manifest-limits.js';
 import { respondWithError, writeRawError } from '../oci-response.js';
 import type { GatewayContext, GatewayMiddleware } from '../state.js';
 
-/** storage/registry/manifest-parser.ts's MAX_MANIFEST_BYTES (a test checks they agree). */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+export { MAX_MANIFEST_BYTES };
 
 /**
  * How much of a refused body is read and discarded so that the client, still sending, reads the

@@ -12,7 +12,7 @@ import {
   isKnownManifestType,
 } from './media-types.js';
 
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+export { MAX_MANIFEST_BYTES } from '../../common/manifest-limits.js';
 /**
  * Descriptors (config, layers, index entries) one manifest may list. Real images have at most a
  * few hundred; every one costs file lookups, so a 4 MiB list of tens of thousands is refused.
