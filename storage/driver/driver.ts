@@ -11,6 +11,8 @@ export interface FileInfo {
   size: number;
   modTime: Date;
   isDir: boolean;
+  /** Optional: changes whenever the file's content changes (S3: the ETag). */
+  version?: string;
 }
 
 /** A writer for a (possibly large) file that is appended to across requests. */
