@@ -10,7 +10,9 @@ import type { Logger } from '../common/logger.js';
 import type { RunningServer } from '../common/running-server.js';
 import { createStorageApp } from './app.js';
 import { checkOnlyGatewayCanReach } from './boundary.js';
+import type { StorageDriver } from './driver/driver.js';
 import { FilesystemDriver } from './driver/filesystem.js';
+import { S3Driver } from './driver/s3.js';
 import { paths, REPOSITORIES } from './registry/paths.js';
 import { Registry } from './registry/registry.js';
 import { purgeUploads } from './registry/upload-purger.js';
@@ -24,9 +26,16 @@ export async function runStorageService(config: RegistryConfig, logger: Logger):
 }
 
 export async function runStorage(config: RegistryConfig, logger: Logger): Promise<RunningServer> {
-  const root = config.storage.filesystem.rootdirectory;
-  mkdirSync(root, { recursive: true });
-  const driver = new FilesystemDriver(root);
+  const s3 = config.storage.driver === 's3' ? config.storage.s3 : undefined;
+  const root = s3 ? `s3://${s3.bucket}/${s3.rootdirectory.replace(/^\/+/, '')}` : config.storage.filesystem.rootdirectory;
+  let driver: StorageDriver;
+  let filesystem: FilesystemDriver | undefined;
+  if (s3) {
+    driver = new S3Driver(s3);
+  } else {
+    mkdirSync(root, { recursive: true });
+    driver = filesystem = new FilesystemDriver(root);
+  }
   const registry = new Registry(driver, {
     maxUploads: config.storageservice.maxuploads,
     maxUploadsPerClient: config.storageservice.maxuploadsperclient,
@@ -40,6 +49,7 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
       relativeUrls: config.http.relativeurls,
       externalBaseUrl: config.http.host,
       internalToken: config.storageservice.token ?? config.http.secret,
+      redirect: s3 !== undefined && config.storage.redirect,
     },
   });
 
@@ -56,7 +66,8 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
 
   const stopPurger = schedulePurger(config, driver, logger);
   logger.info({ url, root }, 'storage listening');
-  const sweep = sweepTemporaryFiles(driver, logger);
+  // S3 writes are atomic (a PUT or a completed multipart upload): no temporary files to sweep.
+  const sweep = filesystem ? sweepTemporaryFiles(filesystem, logger) : { stop: async () => undefined };
   return {
     urls: [url],
     async close() {
@@ -66,6 +77,7 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      if (driver instanceof S3Driver) driver.client.destroy();
     },
   };
 }
@@ -108,7 +120,7 @@ function sweepTemporaryFiles(driver: FilesystemDriver, logger: Logger): { stop: 
   };
 }
 
-function schedulePurger(config: RegistryConfig, driver: FilesystemDriver, logger: Logger): () => void {
+function schedulePurger(config: RegistryConfig, driver: StorageDriver, logger: Logger): () => void {
   const purging = config.storage.maintenance.uploadpurging;
   if (!purging.enabled) return () => undefined;
   const run = () => {

@@ -15,6 +15,11 @@ export interface SectionNode {
   unknownKey?: (key: string) => string;
   /** registry:2 also accepts the type as a plain value (`REGISTRY_AUTH=htpasswd`). */
   scalarSelectsKey?: boolean;
+  /**
+   * Keys that are alternatives (storage drivers): `REGISTRY_STORAGE=s3` selects one and the
+   * others are dropped with a warning naming them, whatever else is set.
+   */
+  alternatives?: readonly string[];
 }
 
 export interface ValueNode {
@@ -96,7 +101,35 @@ const ACCESS: SectionNode = section({
   ...Object.fromEntries(ACCESS_POLICY_KEYS.map((key) => [key, value(policyPart)])),
 });
 
-export const STORAGE_DRIVERS_SUPPORTED = ['filesystem'];
+export const STORAGE_DRIVERS_SUPPORTED = ['filesystem', 's3'];
+
+/** registry:2's `storage.s3` keys (docs/configuration.md); the AWS SDK handles what is left out. */
+const S3: SectionNode = section({
+  accesskey: value(v.string),
+  secretkey: value(v.string),
+  sessiontoken: value(v.string),
+  region: value(v.string),
+  regionendpoint: value(v.string),
+  forcepathstyle: value(v.boolean),
+  bucket: value(v.string),
+  encrypt: value(v.boolean),
+  keyid: value(v.string),
+  secure: value(v.boolean),
+  skipverify: value(v.boolean),
+  v4auth: ignored(),
+  chunksize: value(v.positiveInteger),
+  multipartcopychunksize: value(v.positiveInteger),
+  multipartcopymaxconcurrency: value(v.positiveInteger),
+  multipartcopythresholdsize: value(v.positiveInteger),
+  rootdirectory: value(v.string),
+  storageclass: value(v.string),
+  objectacl: value(v.string),
+  loglevel: ignored(),
+  useragent: ignored(),
+  usedualstack: ignored('usedualstack is not supported; ignored'),
+  accelerate: ignored('accelerate is not supported; ignored'),
+  checksumdisabled: ignored(),
+});
 export const AUTH_TYPES_SUPPORTED = ['htpasswd'];
 
 export const SCHEMA: SectionNode = section({
@@ -127,13 +160,15 @@ export const SCHEMA: SectionNode = section({
         }),
         readonly: section({ enabled: value(v.boolean) }),
       }),
+      s3: S3,
       cache: ignored(),
-      redirect: ignored('redirects have no effect with the filesystem driver; ignored'),
+      redirect: section({ disable: value(v.boolean) }),
       tag: notImplemented('storage.tag (tag lookup concurrency)'),
     },
     {
       unknownKey: (key) => `storage driver "${key}" is not supported yet (supported: ${STORAGE_DRIVERS_SUPPORTED.join(', ')})`,
       scalarSelectsKey: true,
+      alternatives: STORAGE_DRIVERS_SUPPORTED,
     },
   ),
   auth: section(

@@ -59,6 +59,11 @@ export interface StorageDriver {
    * itself); a driver whose files are elsewhere (S3) leaves it out.
    */
   localPath?(path: string): string;
+  /**
+   * Optional, for object stores (registry:2's RedirectURL): a URL where the client can fetch the
+   * file directly for a while (a presigned S3 URL). Used only when `storage.redirect` allows it.
+   */
+  redirectURL?(path: string, method: 'GET' | 'HEAD'): Promise<string>;
 }
 
 export class PathNotFoundError extends Error {

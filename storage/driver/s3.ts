@@ -32,6 +32,7 @@ import {
   type ObjectCannedACL,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Settings } from '../../common/config/types.js';
 import { checkPath, PathNotFoundError, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
 
 export const MIN_CHUNK_SIZE = 5 * 1024 * 1024;
@@ -42,32 +43,7 @@ const DEFAULT_COPY_THRESHOLD = 32 * 1024 * 1024;
 const DEFAULT_COPY_CONCURRENCY = 100;
 const LIST_MAX = 1000;
 
-/** registry:2's `storage.s3` settings (the ones that have a meaning here). */
-export interface S3Settings {
-  region: string;
-  bucket: string;
-  /** Endpoint of an S3-compatible service (`http://127.0.0.1:7480`); AWS when unset. */
-  regionendpoint?: string;
-  accesskey?: string;
-  secretkey?: string;
-  sessiontoken?: string;
-  /** Key prefix for everything the registry writes (registry:2 `rootdirectory`). */
-  rootdirectory: string;
-  forcepathstyle: boolean;
-  /** Multipart part size for uploads, at least 5 MiB (default 10 MiB). */
-  chunksize: number;
-  /** Use https to an endpoint given without a scheme (default true). */
-  secure: boolean;
-  skipverify: boolean;
-  /** Server-side encryption (AES256, or aws:kms with `keyid`). */
-  encrypt: boolean;
-  keyid?: string;
-  storageclass?: string;
-  objectacl?: string;
-  multipartcopychunksize: number;
-  multipartcopymaxconcurrency: number;
-  multipartcopythresholdsize: number;
-}
+export type { S3Settings };
 
 export function defaultS3Settings(partial: Partial<S3Settings> & { bucket: string }): S3Settings {
   return {

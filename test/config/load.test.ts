@@ -95,6 +95,8 @@ test('with no configuration at all, the defaults work on a laptop', (t) => {
   t.deepEqual(config, {
     log: { level: 'info', fields: {} },
     storage: {
+      driver: 'filesystem',
+      redirect: false,
       filesystem: { rootdirectory: join(dir, 'data') },
       delete: { enabled: false },
       maintenance: {
@@ -179,6 +181,8 @@ storageservice:
   t.deepEqual(config, {
     log: { level: 'debug', fields: { service: 'registry', replica: '2' } },
     storage: {
+      driver: 'filesystem',
+      redirect: false,
       filesystem: { rootdirectory: join(dir, 'images') },
       delete: { enabled: true },
       maintenance: {
@@ -301,12 +305,12 @@ test('other auth types are refused, naming the variable', (t) => {
   t.regex(fromFile.message, /auth\.token \(REGISTRY_AUTH_TOKEN; .*config\.yml line 3\): auth type "token" is not supported/);
 });
 
-test('storage drivers other than filesystem are refused as not supported yet', (t) => {
-  const fromFile = loadError({}, 'version: 0.1\nstorage:\n  s3:\n    bucket: images\n    region: eu-west-1\n');
+test('storage drivers other than filesystem and s3 are refused as not supported yet', (t) => {
+  const fromFile = loadError({}, 'version: 0.1\nstorage:\n  gcs:\n    bucket: images\n');
   t.is(fromFile.problems.length, 1);
-  t.regex(fromFile.problems[0], /^storage\.s3 \(REGISTRY_STORAGE_S3; .*config\.yml line 3\): storage driver "s3" is not supported yet \(supported: filesystem\)$/);
-  const fromEnv = loadError({ REGISTRY_STORAGE_S3_BUCKET: 'images' });
-  t.deepEqual(fromEnv.problems, ['REGISTRY_STORAGE_S3_BUCKET (storage.s3): storage driver "s3" is not supported yet (supported: filesystem)']);
+  t.regex(fromFile.problems[0], /^storage\.gcs \(REGISTRY_STORAGE_GCS; .*config\.yml line 3\): storage driver "gcs" is not supported yet \(supported: filesystem, s3\)$/);
+  const fromEnv = loadError({ REGISTRY_STORAGE_AZURE_ACCOUNTNAME: 'images' });
+  t.deepEqual(fromEnv.problems, ['REGISTRY_STORAGE_AZURE_ACCOUNTNAME (storage.azure): storage driver "azure" is not supported yet (supported: filesystem, s3)']);
   t.regex(loadError({ REGISTRY_STORAGE: 'inmemory' }).message, /storage driver "inmemory" is not supported yet/);
 });
 
@@ -456,7 +460,7 @@ redis:
   addr: localhost:6379
 storage:
   redirect:
-    disable: true
+    disable: false
 `,
   );
   t.is(warnings.length, 7);
@@ -466,7 +470,7 @@ storage:
   t.regex(warnings.join('\n'), /http\.draintimeout .*: ignored/);
   t.regex(warnings.join('\n'), /notifications \(REGISTRY_NOTIFICATIONS; .*line 8\): ignored, this registry does not implement webhook notifications/);
   t.regex(warnings.join('\n'), /proxy .*: ignored, this registry does not implement pull-through cache/);
-  t.regex(warnings.join('\n'), /storage\.redirect .*: redirects have no effect with the filesystem driver/);
+  t.regex(warnings.join("\n"), /storage\.redirect\.disable .*: redirects need the s3 driver/);
 });
 
 test('registry:2 settings whose absence would weaken security are errors', (t) => {

@@ -16,6 +16,8 @@ export function defaultTestConfig(): RegistryConfig {
   return {
     log: { level: 'info', fields: {} },
     storage: {
+      driver: 'filesystem',
+      redirect: false,
       filesystem: { rootdirectory: '/var/lib/registry' },
       delete: { enabled: false },
       maintenance: {

@@ -1,7 +1,8 @@
 // A throwaway Ceph RADOS Gateway (a real S3 engine) for the S3 driver tests: one monitor, one
 // OSD and radosgw on loopback, in a temporary directory, on free ports; started by the test
 // that needs it (scripts/rgw/start-rgw.sh, from ../shared/s3) and stopped by PID with its files.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,17 @@ export interface Rgw {
   /** Removes every object (and unfinished multipart upload) of the bucket, then the bucket. */
   dropBucket(bucket: string): Promise<void>;
   stop(): Promise<void>;
+  /** The temporary directory (for stopRgwSync). */
+  dir: string;
+}
+
+/** Stops RGW from a process 'exit' handler, where nothing asynchronous runs any more. */
+export function stopRgwSync(rgw: Rgw): void {
+  try {
+    execFileSync('bash', [join(SCRIPTS, 'stop-rgw.sh'), join(rgw.dir, 'c')], { stdio: 'ignore' });
+  } finally {
+    rmSync(rgw.dir, { recursive: true, force: true });
+  }
 }
 
 /** Starts RGW; retries once on a port taken between choosing and binding it. */
@@ -59,6 +71,7 @@ export async function startRgw(): Promise<Rgw> {
   const c = new S3Driver(settings('admin')).client;
   return {
     endpoint,
+    dir,
     startMs: Date.now() - started,
     settings,
     async newBucket() {
@@ -67,6 +80,15 @@ export async function startRgw(): Promise<Rgw> {
       return bucket;
     },
     async dropBucket(bucket) {
+      await dropBucket(bucket).catch(() => undefined); // RGW may be stopping already
+    },
+    async stop() {
+      c.destroy();
+      await run('bash', [join(SCRIPTS, 'stop-rgw.sh'), join(dir, 'c')]).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  async function dropBucket(bucket: string): Promise<void> {
       const uploads = await c.send(new ListMultipartUploadsCommand({ Bucket: bucket })).catch(() => undefined);
       for (const u of uploads?.Uploads ?? []) await c.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId })).catch(() => undefined);
       let token: string | undefined;
@@ -77,11 +99,5 @@ export async function startRgw(): Promise<Rgw> {
         token = out.IsTruncated ? out.NextContinuationToken : undefined;
       } while (token);
       await c.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
-    },
-    async stop() {
-      c.destroy();
-      await run('bash', [join(SCRIPTS, 'stop-rgw.sh'), join(dir, 'c')]).catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  }
 }
