@@ -43,15 +43,15 @@ export const silentLogger = pino({ level: 'silent' });
  * serves a fresh bucket on this RGW instead of a directory; `root` is then a made-up path that
  * listTree understands.
  */
-let s3Backend: Rgw | undefined;
+let s3Backend: Promise<Rgw> | undefined;
 const s3Roots = new Map<string, S3Driver>();
 
-export function useS3Backend(rgw: Rgw | undefined): void {
+export function useS3Backend(rgw: Promise<Rgw> | undefined): void {
   s3Backend = rgw;
 }
 
 async function startS3Storage(options: TestStorageOptions): Promise<TestStorage> {
-  const rgw = s3Backend!;
+  const rgw = await s3Backend!;
   const given = options.root !== undefined ? s3Roots.get(options.root) : undefined;
   if (options.root !== undefined && !given) throw new Error('an existing directory cannot be served on the S3 backend');
   const bucket = given?.settings.bucket ?? (await rgw.newBucket());
