@@ -63,28 +63,9 @@ async function startS3Storage(options: TestStorageOptions): Promise<TestStorage>
     storage: { ...options.config?.storage, driver: 's3', s3 },
     storageservice: { ...options.config?.storageservice, addr: '127.0.0.1:0' },
   });
-  let running: RunningServer | undefined = await runStorage(config, silentLogger);
-  const handle: TestStorage = {
-    url: running.urls[0]!,
-    dir: root,
-    root,
-    config,
-    async restart() {
-      await handle.stop();
-      running = await runStorage(config, silentLogger);
-      handle.url = running.urls[0]!;
-    },
-    async stop() {
-      const current = running;
-      running = undefined;
-      await current?.close();
-    },
-    async close() {
-      await handle.stop();
-      if (!given) await rgw.dropBucket(bucket);
-    },
-  };
-  return handle;
+  return await serve(config, root, root, async () => {
+    if (!given) await rgw.dropBucket(bucket);
+  });
 }
 
 /** listTree over a bucket: the same answer as over a directory (S3 has no empty directories). */
@@ -118,6 +99,13 @@ export async function startStorage(options: TestStorageOptions = {}): Promise<Te
     storage: { ...options.config?.storage, filesystem: { rootdirectory: root } },
     storageservice: { ...options.config?.storageservice, addr: '127.0.0.1:0' },
   });
+  return await serve(config, dir, root, async () => {
+    if (owned) await rm(dir, { recursive: true, force: true });
+  });
+}
+
+/** Runs storage with `config`; `cleanup` runs after it stops for good (close). */
+async function serve(config: RegistryConfig, dir: string, root: string, cleanup: () => Promise<void>): Promise<TestStorage> {
   let running: RunningServer | undefined = await runStorage(config, silentLogger);
   const handle: TestStorage = {
     url: running.urls[0]!,
@@ -136,7 +124,7 @@ export async function startStorage(options: TestStorageOptions = {}): Promise<Te
     },
     async close() {
       await handle.stop();
-      if (owned) await rm(dir, { recursive: true, force: true });
+      await cleanup();
     },
   };
   return handle;
