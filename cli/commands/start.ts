@@ -193,7 +193,7 @@ function listeningLine(config: RegistryConfig, gateway: ListenAddress, storageAd
         : `${displayUrl(parseListenAddress(tls.addr), 'https')} and ${displayUrl(gateway, 'http')}`;
   const htpasswd = config.auth?.htpasswd;
   const auth = htpasswd ? `htpasswd ${htpasswd.path}` : 'none';
-  return `registry listening on ${urls} (storage on ${storageAddr}, data in ${config.storage.filesystem.rootdirectory}, auth: ${auth})`;
+  return `registry listening on ${urls} (storage on ${storageAddr}, data in ${config.storage.s3 ? `s3://${config.storage.s3.bucket}/${config.storage.s3.rootdirectory.replace(/^\/+/, '')}` : config.storage.filesystem.rootdirectory}, auth: ${auth})`;
 }
 
 // A 4 MiB young generation (V8's default is 16) keeps storage under 100 MiB of RSS with 32
