@@ -14,6 +14,11 @@ import { FilesystemDriver } from './driver/filesystem.js';
 import { paths, REPOSITORIES } from './registry/paths.js';
 import { Registry } from './registry/registry.js';
 import { purgeUploads } from './registry/upload-purger.js';
+import { ConnectionDrain } from '../common/drain.js';
+import { collectProcessMetrics } from '../common/metrics.js';
+import { instrumentDriver } from './driver/instrumented.js';
+import { storageInternalPaths } from './health.js';
+import { countUploadsFrom, driverObserver, storageRegistry } from './metrics.js';
 
 const STALLED_TRANSFER_MS = 120_000;
 
@@ -27,7 +32,12 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
   const root = config.storage.filesystem.rootdirectory;
   mkdirSync(root, { recursive: true });
   const driver = new FilesystemDriver(root);
-  const registry = new Registry(driver, {
+  const metricsEnabled = config.http.debug?.prometheus.enabled ?? false;
+  if (metricsEnabled) collectProcessMetrics(storageRegistry);
+  // The registry logic works through the instrumented driver; sweeping and purging, which are
+  // the filesystem's own housekeeping, through the plain one.
+  const measured = metricsEnabled ? instrumentDriver(driver, driverObserver) : driver;
+  const registry = new Registry(measured, {
     maxUploads: config.storageservice.maxuploads,
     maxUploadsPerClient: config.storageservice.maxuploadsperclient,
   });
@@ -41,10 +51,17 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
       externalBaseUrl: config.http.host,
       internalToken: config.storageservice.token ?? config.http.secret,
     },
-  });
+  }, storageInternalPaths({ driver: measured, readOnly: config.storage.maintenance.readonly.enabled, metricsEnabled, draining: () => connections.isDraining }));
+  countUploadsFrom(() => registry.uploads.openSessions());
+  const connections = new ConnectionDrain();
 
   // Idle sockets past headersTimeout are looked for every second, not every 30 s (Node's default).
-  const server = createServer({ connectionsCheckingInterval: 1000 }, app.callback());
+  const callback = app.callback();
+  const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
+    connections.track(req, res);
+    void callback(req, res);
+  });
+  connections.watch(server);
   // Layers take as long as they take: no request timeout; idle keep-alive outlives the gateway's.
   // But a transfer that moves no byte for two minutes is dead (a client whose network dropped):
   // closing it frees its upload session for the client's resume.
@@ -57,15 +74,23 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
   const stopPurger = schedulePurger(config, driver, logger);
   logger.info({ url, root }, 'storage listening');
   const sweep = sweepTemporaryFiles(driver, logger);
+  const close = async () => {
+    stopPurger();
+    await sweep.stop();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+  };
   return {
     urls: [url],
-    async close() {
-      stopPurger();
-      await sweep.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+    close,
+    // Storage keeps listening while it drains: the gateway, draining too, may need a new pooled
+    // connection for a request on a client connection it still serves. It stops once nothing
+    // has been asked of it for a moment (registry start stops the gateway first), or at the timeout.
+    async drain(timeoutMs: number) {
+      await connections.drain({ timeoutMs, keepListening: true });
+      await close();
     },
   };
 }
