@@ -6,7 +6,7 @@
 // socket, and storage needs no port of its own. Everything else is 404.
 import http from 'node:http';
 import type { RegistryConfig } from '../common/config/types.js';
-import { parseListenAddress } from '../common/config/address.js';
+import { isLoopbackAddress, parseListenAddress } from '../common/config/address.js';
 import { STORAGE_METRICS_PATH } from '../common/internal-headers.js';
 import { listenOn } from '../common/listen.js';
 import type { Logger } from '../common/logger.js';
@@ -50,6 +50,7 @@ export async function startDebugServer(
   const bound = server.address();
   const url = typeof bound === 'string' || bound === null ? `unix:${debug.addr}` : `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
   logger.info({ url, metrics: enabled ? path : 'off' }, 'debug listener');
+  if (!isLoopbackAddress(address)) logger.warn({ url }, 'the debug listener has no authentication and listens beyond loopback: keep it on a private network');
   return {
     url,
     close: () =>

@@ -2,18 +2,17 @@
 // taking connections at once, serves the rest of the PATCH and the PUTs that follow on the same
 // keep-alive connection (http.draintimeout), storage outlives it, everything exits 0, and after a
 // restart the image is there with the right bytes. A second signal stops at once.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { isListening } from '../helpers/net.js';
 import { seededChunks, sha256 } from '../helpers/oci-image.js';
-import { basicAuth, prepareRegistry, RegistryProcess } from '../helpers/registry-process.js';
+import { basicAuth, RegistryProcess } from '../helpers/registry-process.js';
 import { locationPath, RegistryClient } from '../helpers/storage-http.js';
 import { waitFor } from '../helpers/wait.js';
+import { startOpsRegistry } from './helpers.js';
 
 const MiB = 1 << 20;
 
@@ -40,16 +39,16 @@ function request(agent: http.Agent, port: number, method: string, path: string, 
   });
 }
 
-test('SIGTERM during a 512 MiB push: the push completes on its open connection, new connections are refused, all exit 0', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'ops-drain-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const setup = await prepareRegistry(dir, { REGISTRY_HTTP_DRAINTIMEOUT: '240s' });
-  let registry = await RegistryProcess.start(setup);
-  t.teardown(() => registry.stop(5000));
-  const port = setup.httpPort;
-  const headers = { authorization: basicAuth(setup.user, setup.password) };
+/** `registry start` with this drain timeout, and one keep-alive connection to push over. */
+async function drainingRegistry(t: ExecutionContext, drainTimeout: string) {
+  const ops = await startOpsRegistry(t, { REGISTRY_HTTP_DRAINTIMEOUT: drainTimeout });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   t.teardown(() => agent.destroy());
+  return { ...ops, agent, port: ops.setup.httpPort, headers: { authorization: basicAuth(ops.setup.user, ops.setup.password) } };
+}
+
+test('SIGTERM during a 512 MiB push: the push completes on its open connection, new connections are refused, all exit 0', async (t) => {
+  const { registry, setup, agent, port, headers } = await drainingRegistry(t, '240s');
   const name = `${setup.user}/big`;
 
   // The blob streams from a generator, hashed as it goes; it stops at 64 MiB until the SIGTERM.
@@ -124,7 +123,8 @@ test('SIGTERM during a 512 MiB push: the push completes on its open connection, 
   t.true(log.indexOf('"msg":"gateway stopped"') < log.indexOf('"msg":"storage stopping"'), 'storage outlived the gateway');
 
   // The image is there after a restart, byte for byte.
-  registry = await RegistryProcess.start(setup);
+  const restarted = await RegistryProcess.start(setup);
+  t.teardown(() => restarted.stop(5000));
   const client = new RegistryClient(`http://127.0.0.1:${port}`, headers);
   const got = await client.getManifest(name, 'v1');
   t.is(got.status, 200);
@@ -141,14 +141,7 @@ test('SIGTERM during a 512 MiB push: the push completes on its open connection, 
 });
 
 test('a second SIGTERM stops at once, without waiting for the drain', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'ops-drain2-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const setup = await prepareRegistry(dir, { REGISTRY_HTTP_DRAINTIMEOUT: '300s' });
-  const registry = await RegistryProcess.start(setup);
-  t.teardown(() => registry.stop(5000));
-  const headers = { authorization: basicAuth(setup.user, setup.password) };
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  t.teardown(() => agent.destroy());
+  const { registry, setup, agent, headers } = await drainingRegistry(t, '300s');
   const started = await request(agent, setup.httpPort, 'POST', `/v2/${setup.user}/stalled/blobs/uploads/`, headers);
   // A PATCH that sends a little and then nothing: the drain would wait for it for 300 s.
   const stalled = new Readable({ read() {} });
