@@ -13,10 +13,16 @@ export function countUploadsFrom(source: () => number): void {
   openUploads = source;
 }
 
+// The histogram's child per driver and operation, looked up once (a dozen operations).
+const driverDurations = new Map<string, { observe(seconds: number): void }>();
+
 /** For instrumentDriver (driver/instrumented.ts). */
 export const driverObserver = {
   observe(driver: string, operation: string, seconds: number, failed: boolean): void {
-    storageMetrics.driverDuration.observe({ driver, operation }, seconds);
+    const key = `${driver} ${operation}`;
+    let child = driverDurations.get(key);
+    if (!child) driverDurations.set(key, (child = storageMetrics.driverDuration.labels(driver, operation)));
+    child.observe(seconds);
     if (failed) storageMetrics.driverErrors.inc({ driver, operation });
   },
 };
