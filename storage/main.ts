@@ -16,6 +16,11 @@ import { S3Driver } from './driver/s3.js';
 import { paths, REPOSITORIES } from './registry/paths.js';
 import { Registry } from './registry/registry.js';
 import { purgeUploads } from './registry/upload-purger.js';
+import { ConnectionDrain } from '../common/drain.js';
+import { collectProcessMetrics } from '../common/metrics.js';
+import { instrumentDriver } from './driver/instrumented.js';
+import { storageInternalPaths } from './health.js';
+import { countUploadsFrom, driverObserver, storageRegistry } from './metrics.js';
 
 const STALLED_TRANSFER_MS = 120_000;
 
@@ -36,7 +41,12 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
     mkdirSync(root, { recursive: true });
     driver = filesystem = new FilesystemDriver(root);
   }
-  const registry = new Registry(driver, {
+  const metricsEnabled = config.http.debug?.prometheus.enabled ?? false;
+  if (metricsEnabled) collectProcessMetrics(storageRegistry);
+  // The registry logic works through the instrumented driver; sweeping and purging, which are
+  // the driver's own housekeeping, through the plain one.
+  const measured = metricsEnabled ? instrumentDriver(driver, driverObserver) : driver;
+  const registry = new Registry(measured, {
     maxUploads: config.storageservice.maxuploads,
     maxUploadsPerClient: config.storageservice.maxuploadsperclient,
   });
@@ -51,10 +61,17 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
       internalToken: config.storageservice.token ?? config.http.secret,
       redirect: s3 !== undefined && config.storage.redirect,
     },
-  });
+  }, storageInternalPaths({ driver: measured, readOnly: config.storage.maintenance.readonly.enabled, metricsEnabled, draining: () => connections.isDraining }));
+  countUploadsFrom(() => registry.uploads.openSessions());
+  const connections = new ConnectionDrain();
 
   // Idle sockets past headersTimeout are looked for every second, not every 30 s (Node's default).
-  const server = createServer({ connectionsCheckingInterval: 1000 }, app.callback());
+  const callback = app.callback();
+  const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
+    connections.track(req, res);
+    void callback(req, res);
+  });
+  connections.watch(server);
   // Layers take as long as they take: no request timeout; idle keep-alive outlives the gateway's.
   // But a transfer that moves no byte for two minutes is dead (a client whose network dropped):
   // closing it frees its upload session for the client's resume.
@@ -68,16 +85,24 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
   logger.info({ url, root }, 'storage listening');
   // S3 writes are atomic (a PUT or a completed multipart upload): no temporary files to sweep.
   const sweep = filesystem ? sweepTemporaryFiles(filesystem, logger) : { stop: async () => undefined };
+  const close = async () => {
+    stopPurger();
+    await sweep.stop();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    if (driver instanceof S3Driver) driver.client.destroy();
+  };
   return {
     urls: [url],
-    async close() {
-      stopPurger();
-      await sweep.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      if (driver instanceof S3Driver) driver.client.destroy();
+    close,
+    // Storage keeps listening while it drains: the gateway, draining too, may need a new pooled
+    // connection for a request on a client connection it still serves. It stops once nothing
+    // has been asked of it for a moment (registry start stops the gateway first), or at the timeout.
+    async drain(timeoutMs: number) {
+      await connections.drain({ timeoutMs, keepListening: true });
+      await close();
     },
   };
 }

@@ -51,6 +51,11 @@ export const DEFAULTS = {
   // A team of 50 each pushing a few images at docker's 5 layers at a time stays far below.
   maxUploads: 5_000,
   maxUploadsPerClient: 500,
+  drainTimeoutMs: 30_000,
+  metricsPath: '/metrics',
+  // registry:2's defaults for health.storagedriver (registry/handlers/app.go).
+  healthIntervalMs: 10_000,
+  healthThreshold: 1,
 } as const;
 
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
@@ -154,6 +159,14 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
       trustedproxies: s.get<string[]>('http.trustedproxies') ?? [],
       maxconnections: s.get<number>('http.maxconnections') ?? DEFAULTS.maxConnections,
       maxconnectionsperclient: s.get<number>('http.maxconnectionsperclient') ?? DEFAULTS.maxConnectionsPerClient,
+      draintimeoutMs: s.get<number>('http.draintimeout') ?? DEFAULTS.drainTimeoutMs,
+    },
+    health: {
+      storagedriver: {
+        enabled: s.get<boolean>('health.storagedriver.enabled') ?? false,
+        intervalMs: s.get<number>('health.storagedriver.interval') ?? DEFAULTS.healthIntervalMs,
+        threshold: s.get<number>('health.storagedriver.threshold') ?? DEFAULTS.healthThreshold,
+      },
     },
     storageservice: {
       addr: address('storageservice.addr', DEFAULTS.storageServiceAddr),
@@ -166,6 +179,17 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
   if (secret !== undefined) config.http.secret = secret;
 
   buildStorage(s, config, problems, warnings, named, key);
+
+  const debugAddr = s.get<string>('http.debug.addr');
+  const prometheusOn = s.get<boolean>('http.debug.prometheus.enabled') ?? false;
+  if (debugAddr !== undefined) {
+    config.http.debug = {
+      addr: address('http.debug.addr', debugAddr),
+      prometheus: { enabled: prometheusOn, path: s.get<string>('http.debug.prometheus.path') ?? DEFAULTS.metricsPath },
+    };
+  } else if (prometheusOn) {
+    warnings.push(`${named('http.debug.prometheus.enabled')}: ignored without ${key('http.debug.addr')} (metrics are served on the debug listener only)`);
+  }
 
   const tls = buildTls(s, cwd, problems, warnings, named, key);
   if (tls) {

@@ -82,6 +82,13 @@ const prefix: v.ValueParser<string> = (node, ctx) => {
   return text;
 };
 
+/** `http.debug.prometheus.path`: an absolute URL path such as /metrics. */
+const metricsPath: v.ValueParser<string> = (node, ctx) => {
+  const text = v.string(node, ctx).trim();
+  if (!/^\/[A-Za-z0-9._~\/-]*$/.test(text)) throw new v.ValueProblem(`expected a URL path such as /metrics, got ${JSON.stringify(text)}`);
+  return text;
+};
+
 const version: v.ValueParser<string> = (node) => {
   if (node.kind !== 'scalar' || node.text.trim() !== '0.1') {
     throw new v.ValueProblem(`expected 0.1 (the only configuration version), got ${node.kind === 'scalar' ? JSON.stringify(node.text) : `a ${node.kind}`}`);
@@ -191,7 +198,7 @@ export const SCHEMA: SectionNode = section({
     prefix: value(prefix),
     secret: value(v.string),
     relativeurls: value(v.boolean),
-    draintimeout: notImplemented('http.draintimeout'),
+    draintimeout: value(v.duration),
     tls: section({
       certificate: value(v.path),
       key: value(v.path),
@@ -202,13 +209,22 @@ export const SCHEMA: SectionNode = section({
       letsencrypt: rejected("Let's Encrypt is not supported; give certificate and key files"),
     }),
     headers: { kind: 'map', checkKey: v.checkHeaderName, parse: v.headerValues },
-    debug: notImplemented('the debug server (pprof, Prometheus metrics)'),
+    debug: section({
+      addr: value(v.string),
+      prometheus: section({ enabled: value(v.boolean), path: value(metricsPath) }),
+      tls: notImplemented('TLS on the debug server (keep it on loopback or a private network)'),
+    }),
     http2: ignored(),
     trustedproxies: value(v.addressList),
     maxconnections: value(v.positiveInteger),
     maxconnectionsperclient: value(v.positiveInteger),
   }),
-  health: ignored(),
+  health: section({
+    storagedriver: section({ enabled: value(v.boolean), interval: value(v.duration), threshold: value(v.positiveInteger) }),
+    file: notImplemented('health.file checks'),
+    http: notImplemented('health.http checks'),
+    tcp: notImplemented('health.tcp checks'),
+  }),
   middleware: notImplemented('middleware (CloudFront, redirects, ...)'),
   reporting: notImplemented('error reporting (Bugsnag, New Relic)'),
   notifications: notImplemented('webhook notifications'),

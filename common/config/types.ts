@@ -85,6 +85,20 @@ export interface RegistryConfig {
     maxconnections?: number;
     /** Project setting: open connections per client address, trusted proxies exempt (default 512). */
     maxconnectionsperclient?: number;
+    /**
+     * registry:2 `http.draintimeout`: after SIGTERM, how long requests on connections already
+     * open are still served before the process exits (default 30 s).
+     */
+    draintimeoutMs: number;
+    /** registry:2 `http.debug`: the debug listener (Prometheus metrics); off unless `addr` is set. */
+    debug?: {
+      addr: string;
+      prometheus: { enabled: boolean; path: string };
+    };
+  };
+  /** registry:2 `health.storagedriver`: a periodic check of storage; `threshold` failures in a row make it unhealthy. */
+  health: {
+    storagedriver: { enabled: boolean; intervalMs: number; threshold: number };
   };
   auth?: {
     htpasswd?: {

@@ -54,6 +54,11 @@ export class UploadStore {
     this.limiter = new UploadSessionLimiter(limits);
   }
 
+  /** Upload sessions open now (started, not finished or cancelled, active in the last 30 minutes). */
+  openSessions(): number {
+    return this.limiter.open;
+  }
+
   /** Opens a session for `client` (a user or an address); TOOMANYREQUESTS past the caps. */
   async start(name: string, client = ''): Promise<string> {
     this.limiter.admit(client);

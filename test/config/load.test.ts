@@ -104,7 +104,8 @@ test('with no configuration at all, the defaults work on a laptop', (t) => {
         readonly: { enabled: false },
       },
     },
-    http: { addr: ':5000', relativeurls: false, headers: {}, trustedproxies: [], maxconnections: 4096, maxconnectionsperclient: 512 },
+    http: { addr: ':5000', relativeurls: false, headers: {}, trustedproxies: [], maxconnections: 4096, maxconnectionsperclient: 512, draintimeoutMs: 30_000 },
+    health: { storagedriver: { enabled: false, intervalMs: 10_000, threshold: 1 } },
     storageservice: { addr: '127.0.0.1:0', maxuploads: 5000, maxuploadsperclient: 500 },
   });
 });
@@ -166,6 +167,17 @@ http:
   trustedproxies: [10.0.0.0/8, 192.168.1.10, "::1"]
   maxconnections: 1000
   maxconnectionsperclient: 100
+  draintimeout: 45s
+  debug:
+    addr: 127.0.0.1:5001
+    prometheus:
+      enabled: true
+      path: /prom
+health:
+  storagedriver:
+    enabled: true
+    interval: 5s
+    threshold: 3
 auth:
   htpasswd:
     path: auth/htpasswd
@@ -200,7 +212,10 @@ storageservice:
       trustedproxies: ['10.0.0.0/8', '192.168.1.10', '::1'],
       maxconnections: 1000,
       maxconnectionsperclient: 100,
+      draintimeoutMs: 45_000,
+      debug: { addr: '127.0.0.1:5001', prometheus: { enabled: true, path: '/prom' } },
     },
+    health: { storagedriver: { enabled: true, intervalMs: 5000, threshold: 3 } },
     auth: { htpasswd: { realm: 'Registry Realm', path: join(dir, 'auth/htpasswd'), refuseinsecure: true } },
     storageservice: { addr: `unix:${join(dir, 'run/storage.sock')}`, token: '0123abc', url: 'http://storage:5001', maxuploads: 100, maxuploadsperclient: 10 },
   });
@@ -448,8 +463,8 @@ log:
   formatter: text
 http:
   debug:
-    addr: :5001
-  draintimeout: 60s
+    tls:
+      certificate: /debug.crt
 notifications:
   endpoints:
     - name: alistener
@@ -463,14 +478,29 @@ storage:
     disable: false
 `,
   );
-  t.is(warnings.length, 7);
+  t.is(warnings.length, 6);
   t.regex(warnings.join('\n'), /redis .*: ignored, this registry does not implement the redis cache/);
   t.regex(warnings.join('\n'), /log\.formatter .*: formatter "text" is not available: logs are always JSON lines/);
-  t.regex(warnings.join('\n'), /http\.debug .*: ignored, this registry does not implement the debug server/);
-  t.regex(warnings.join('\n'), /http\.draintimeout .*: ignored/);
+  t.regex(warnings.join('\n'), /http\.debug\.tls .*: ignored, this registry does not implement TLS on the debug server/);
   t.regex(warnings.join('\n'), /notifications \(REGISTRY_NOTIFICATIONS; .*line 8\): ignored, this registry does not implement webhook notifications/);
   t.regex(warnings.join('\n'), /proxy .*: ignored, this registry does not implement pull-through cache/);
   t.regex(warnings.join("\n"), /storage\.redirect\.disable .*: redirects need the s3 driver/);
+});
+
+test('the debug listener, metrics, drain timeout and health checks from the environment', (t) => {
+  const { config, warnings } = load({
+    REGISTRY_HTTP_DEBUG_ADDR: 'localhost:5001',
+    REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED: 'true',
+    REGISTRY_HTTP_DRAINTIMEOUT: '2m',
+    REGISTRY_HEALTH_STORAGEDRIVER_ENABLED: 'true',
+  });
+  t.deepEqual(warnings, []);
+  t.deepEqual(config.http.debug, { addr: 'localhost:5001', prometheus: { enabled: true, path: '/metrics' } });
+  t.is(config.http.draintimeoutMs, 120_000);
+  t.deepEqual(config.health.storagedriver, { enabled: true, intervalMs: 10_000, threshold: 1 });
+  t.regex(load({ REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED: 'true' }).warnings.join('\n'), /prometheus\.enabled\): ignored without http\.debug\.addr/);
+  t.regex(loadError({ REGISTRY_HTTP_DEBUG_ADDR: ':5001', REGISTRY_HTTP_DEBUG_PROMETHEUS_PATH: 'metrics' }).message, /http\.debug\.prometheus\.path\): expected a URL path such as \/metrics/);
+  t.regex(loadError({ REGISTRY_HTTP_DRAINTIMEOUT: '30' }).message, /REGISTRY_HTTP_DRAINTIMEOUT \(http\.draintimeout\): expected a duration/);
 });
 
 test('registry:2 settings whose absence would weaken security are errors', (t) => {
