@@ -187,3 +187,12 @@ test('everything the Dockerfile copies exists', (t) => {
   t.is(ignore[0], '*');
   t.deepEqual(ignore.slice(1).map((l) => l.replace(/^!/, '').replace(/\/$/, '')).sort(), [...new Set(sources)].sort());
 });
+
+test('the build stage compiles the registry only, not test/', (t) => {
+  const dockerfile = readFileSync(`${REPO}/Dockerfile`, 'utf8');
+  t.notRegex(dockerfile, /^COPY test\b/m);
+  const project = /npx tsc -p (\S+)/.exec(dockerfile)?.[1];
+  t.is(project, 'tsconfig.image.json');
+  const { include } = JSON.parse(readFileSync(`${REPO}/${project}`, 'utf8')) as { include: string[] };
+  t.deepEqual([...include].sort(), ['cli', 'common', 'gateway', 'storage']);
+});

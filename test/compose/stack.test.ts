@@ -12,7 +12,7 @@ import { cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDockerd, type DockerEngine } from '../e2e/helpers/dockerd.js';
+import { pushedDigest, startDockerd, type DockerEngine } from '../e2e/helpers/dockerd.js';
 import { assertRoot, makeTempDir } from '../e2e/helpers/machine.js';
 import { registerSecret, run, runFails, runOk, type RunOptions } from '../e2e/helpers/run.js';
 import { rootfsTar } from '../helpers/oci-image.js';
@@ -36,6 +36,7 @@ let dir: string;
 /** The user's checkout: sources, then ./auth and ./data. */
 let checkout: string;
 let failed = false;
+let nginxImage: Promise<void> = Promise.resolve();
 const project = `rgt${randomBytes(4).toString('hex')}`;
 const timings: string[] = [];
 
@@ -113,13 +114,6 @@ async function makeNginxImage(): Promise<void> {
 
 async function login(host: string): Promise<void> {
   await docker(['login', '-u', USER, '--password-stdin', host], { input: PASSWORD });
-}
-
-/** `docker push` output ends with `<tag>: digest: sha256:... size: N`. */
-function pushedDigest(output: string): string {
-  const match = /digest: (sha256:[a-f0-9]{64}) size: \d+/.exec(output);
-  if (!match) throw new Error(`no digest in docker push output:\n${output}`);
-  return match[1]!;
 }
 
 /** The how-to's flow: tag a local image for the registry, push it, forget it, pull it back. */
@@ -201,7 +195,9 @@ test.before(async (t) => {
   await timed('base images (scripts/make-base-image.sh)', () =>
     runOk('bash', [join(REPO, 'scripts/make-base-image.sh'), ...(ca ? ['--ca-bundle', ca] : [])], { env: engine!.env, timeoutMs: 900_000 }),
   );
-  await timed('nginx:stable', makeNginxImage);
+  // Built while the registry image builds; the nginx test waits for it.
+  nginxImage = timed('nginx:stable', makeNginxImage);
+  nginxImage.catch(() => {}); // reported by the test that awaits it
   // The image the how-to pushes: a tiny local one, as `docker build` of any app would give.
   const tarPath = join(dir, 'hello-rootfs.tar');
   await writeFile(tarPath, rootfsTar({ files: { 'hello.txt': 'hello from the how-to\n' } }).tar);
@@ -394,6 +390,7 @@ test.serial('docker-compose.nginx.yaml: nginx in front, the gateway not publishe
   const host = `127.0.0.1:${port}`;
   const readme = readmeCommands();
   t.true(readme.includes(`docker-compose -f ${file} up -d`), 'README: the nginx stack');
+  await nginxImage;
   await mkdir(join(checkout, 'auth'), { recursive: true });
   await mkdir(join(checkout, 'data'), { recursive: true });
   await compose(['run', '--rm', '-T', 'users', 'add', '--password-stdin', USER], { input: PASSWORD });

@@ -116,3 +116,10 @@ export async function startDockerd(dir: string, options: DockerdOptions = {}): P
     },
   };
 }
+
+/** `docker push` output ends with `<tag>: digest: sha256:... size: N`. */
+export function pushedDigest(output: string): string {
+  const match = /digest: (sha256:[a-f0-9]{64}) size: \d+/.exec(output);
+  if (!match) throw new Error(`no digest in docker push output:\n${output}`);
+  return match[1]!;
+}
