@@ -28,9 +28,18 @@ interface ComposeService {
   healthcheck?: { test: string[] };
 }
 
-async function composeConfig(file: string): Promise<{ services: Record<string, ComposeService> }> {
-  const { stdout } = await run('docker-compose', ['-f', file, 'config'], { cwd: REPO, timeout: 30_000 });
-  return parse(stdout) as { services: Record<string, ComposeService> };
+const configs = new Map<string, Promise<{ services: Record<string, ComposeService> }>>();
+
+/** `docker-compose config` of a file, once per file (python's start is slow on a loaded machine). */
+function composeConfig(file: string): Promise<{ services: Record<string, ComposeService> }> {
+  let config = configs.get(file);
+  if (!config) {
+    config = run('docker-compose', ['-f', file, 'config'], { cwd: REPO, timeout: 180_000 }).then(
+      ({ stdout }) => parse(stdout) as { services: Record<string, ComposeService> },
+    );
+    configs.set(file, config);
+  }
+  return config;
 }
 
 function envOf(service: ComposeService): Record<string, string> {

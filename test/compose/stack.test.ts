@@ -190,7 +190,7 @@ test.before(async (t) => {
   dir = await makeTempDir('e2e-compose');
   checkout = join(dir, 'checkout');
   for (const source of SOURCES) await cp(join(REPO, source), join(checkout, source), { recursive: true });
-  engine = await timed('dockerd', () => startDockerd(join(dir, 'docker'), { networks: true, storageDriver: 'overlay2' }));
+  engine = await timed('dockerd', () => startDockerd(join(dir, 'docker'), { networks: true, storageDriver: 'overlay2', maxLifetimeSec: 3600 }));
   const ca = hostCaBundle();
   await timed('base images (scripts/make-base-image.sh)', () =>
     runOk('bash', [join(REPO, 'scripts/make-base-image.sh'), ...(ca ? ['--ca-bundle', ca] : [])], { env: engine!.env, timeoutMs: 900_000 }),

@@ -29,6 +29,8 @@ export interface DockerdOptions {
   networks?: boolean;
   /** Default vfs (always works); overlay2 is much faster for builds where the kernel has it. */
   storageDriver?: 'vfs' | 'overlay2';
+  /** dockerd is killed after this long whatever happens (default 15 minutes, as every daemon). */
+  maxLifetimeSec?: number;
 }
 
 /** A 10.x.0.0/16 that no route on this machine touches (so also no other dockerd's bridge). */
@@ -94,14 +96,21 @@ export async function startDockerd(dir: string, options: DockerdOptions = {}): P
   ];
   // A tmpfs on /run seen by this dockerd (and its containerd and shims) only.
   const privateRun = ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o mode=755 tmpfs /run && exec "$@"', 'sh', 'dockerd'];
-  const daemon = await startDaemon({
-    name: 'dockerd',
-    file: options.networks ? 'unshare' : 'dockerd',
-    args: options.networks ? [...privateRun, ...dockerdArgs] : dockerdArgs,
-    logFile: join(dir, 'dockerd.log'),
-    ready: async () => (await run('docker', ['version'], { env, timeoutMs: 10_000 })).code === 0,
-    readyTimeoutMs: 90_000,
-  });
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon({
+      name: 'dockerd',
+      file: options.networks ? 'unshare' : 'dockerd',
+      args: options.networks ? [...privateRun, ...dockerdArgs] : dockerdArgs,
+      logFile: join(dir, 'dockerd.log'),
+      ready: async () => (await run('docker', ['version'], { env, timeoutMs: 10_000 })).code === 0,
+      readyTimeoutMs: 90_000,
+      maxLifetimeSec: options.maxLifetimeSec,
+    });
+  } catch (error) {
+    if (net !== undefined) await removeInterfacesIn(net);
+    throw error;
+  }
   return {
     daemon,
     env,
