@@ -167,6 +167,7 @@ export const SCHEMA: SectionNode = section({
       letsencrypt: rejected("Let's Encrypt is not supported; give certificate and key files"),
     }),
     headers: { kind: 'map', checkKey: v.checkHeaderName, parse: v.headerValues },
+    cors: section({ allowedorigins: value(v.originList) }),
     debug: notImplemented('the debug server (pprof, Prometheus metrics)'),
     http2: ignored(),
     trustedproxies: value(v.addressList),
@@ -184,6 +185,7 @@ export const SCHEMA: SectionNode = section({
   validation: notImplemented('manifest URL validation'),
   policy: notImplemented('repository class policy'),
   access: ACCESS,
+  ui: section({ enabled: value(v.boolean) }),
   storageservice: section({
     addr: value(v.string),
     token: value(v.string),

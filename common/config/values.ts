@@ -129,3 +129,33 @@ export const headerValues: ValueParser<string[]> = (node, ctx) => {
 export function checkHeaderName(name: string): void {
   if (!HEADER_NAME.test(name)) throw new ValueProblem(`"${name}" is not a valid HTTP header name`);
 }
+
+/**
+ * Browser origins (`https://ui.example.com`, `http://127.0.0.1:8000`), as a YAML list or a
+ * comma-separated string, for CORS. `*` is refused: the registry answers with credentials.
+ */
+export const originList: ValueParser<string[]> = (node) => {
+  const expected = 'origins such as https://ui.example.com (scheme, host and port, no path)';
+  const entries =
+    node.kind === 'scalar'
+      ? node.text.split(/[\s,]+/).filter((e) => e !== '')
+      : node.kind === 'list'
+        ? node.items.map((item) => scalarText(item, expected).trim())
+        : undefined;
+  if (entries === undefined) throw new ValueProblem(`expected ${expected}, got ${describeRaw(node)}`);
+  return entries.map((entry) => {
+    if (entry === '*') {
+      throw new ValueProblem('"*" would let every website use the credentials a browser holds for the registry; list the origins of the UIs instead');
+    }
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new ValueProblem(`expected ${expected}, got ${JSON.stringify(entry)}`);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== entry.replace(/\/$/, '').toLowerCase()) {
+      throw new ValueProblem(`expected ${expected}, got ${JSON.stringify(entry)}`);
+    }
+    return url.origin;
+  });
+};

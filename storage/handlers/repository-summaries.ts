@@ -1,0 +1,65 @@
+// The web UI's extension routes (common/v2-routes.ts), read-only:
+// - `GET /v2/_registry/repositories?n=&last=&q=`: repositories in catalog order, each with its
+//   tag count, size and last push; `q` keeps the names containing it; `n` (default 100, at most
+//   1000) and `last` page like the catalog, with a `Link` to the next page.
+// - `GET /v2/_registry/repositories/<name>?n=&last=`: the repository's summary and its tags, each
+//   with digest, media type, size, push time, creation date and platforms.
+import type { Context } from 'koa';
+import type { StorageDeps } from '../http/context.js';
+import { pageParams, paginate } from '../http/pagination.js';
+import { mapBounded } from '../registry/bounded.js';
+import { compareNames } from '../registry/repository-list.js';
+import { unknownRepository } from './manifests.js';
+import { nameParam } from './params.js';
+
+export const DEFAULT_PAGE = 100;
+export const MAX_PAGE = 1000;
+const MAX_QUERY_LENGTH = 256;
+/** Repositories summarised at once. */
+const AT_ONCE = 32;
+
+export const UI_REPOSITORIES_PATH = '/v2/_registry/repositories';
+
+export function repositorySummaryHandlers({ registry }: StorageDeps) {
+  return {
+    async list(ctx: Context): Promise<void> {
+      const { n: asked, last } = pageParams(ctx);
+      const n = Math.min(asked ?? DEFAULT_PAGE, MAX_PAGE);
+      const q = typeof ctx.query.q === 'string' ? ctx.query.q.trim().toLowerCase().slice(0, MAX_QUERY_LENGTH) : '';
+      let names: string[];
+      if (q === '') {
+        names = await registry.repositoriesAfter(last, n + 1);
+      } else {
+        names = (await registry.repositories()).filter((name) => name.includes(q));
+      }
+      const base = q === '' ? UI_REPOSITORIES_PATH : `${UI_REPOSITORIES_PATH}?q=${encodeURIComponent(q)}`;
+      const page = paginateWith(ctx, names, last, n, base);
+      const repositories = await mapBounded(page, AT_ONCE, (name) => registry.summaries.summary(name));
+      ctx.type = 'application/json';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = JSON.stringify({ repositories });
+    },
+
+    async repository(ctx: Context): Promise<void> {
+      const name = nameParam(ctx);
+      if (!(await registry.repositoryExists(name))) throw unknownRepository(name);
+      const all = await registry.tags.list(name);
+      const tags = paginate(ctx, all, `${UI_REPOSITORIES_PATH}/${name}`);
+      const [summary, details] = await Promise.all([registry.summaries.summary(name), registry.summaries.tagSummaries(name, tags)]);
+      ctx.type = 'application/json';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = JSON.stringify({ ...summary, tagList: details });
+    },
+  };
+}
+
+/** paginate() with the page size capped and a Link that keeps `q`. */
+function paginateWith(ctx: Context, all: string[], last: string | undefined, n: number, base: string): string[] {
+  const after = last === undefined ? all : all.filter((entry) => compareNames(entry, last) > 0);
+  const page = after.slice(0, n);
+  if (after.length > n && page.length > 0) {
+    const sep = base.includes('?') ? '&' : '?';
+    ctx.set('Link', `<${base}${sep}last=${encodeURIComponent(page[page.length - 1]!)}&n=${n}>; rel="next"`);
+  }
+  return page;
+}
