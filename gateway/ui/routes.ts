@@ -150,6 +150,7 @@ export function uiRoutes(options: UiOptions): GatewayMiddleware {
         ctx.set('Cache-Control', ctx.query.v === asset.version ? 'public, max-age=31536000, immutable' : 'no-cache');
         ctx.etag = asset.version;
         ctx.type = asset.type;
+        ctx.status = 200; // (fresh is only asked of a successful answer)
         if (ctx.fresh) {
           ctx.status = 304;
           return;

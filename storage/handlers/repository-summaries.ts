@@ -9,6 +9,7 @@ import type { StorageDeps } from '../http/context.js';
 import { pageParams, paginate } from '../http/pagination.js';
 import { mapBounded } from '../registry/bounded.js';
 import { compareNames } from '../registry/repository-list.js';
+import type { RepositorySummary } from '../registry/repository-summary.js';
 import { unknownRepository } from './manifests.js';
 import { nameParam } from './params.js';
 
@@ -26,15 +27,18 @@ export function repositorySummaryHandlers({ registry }: StorageDeps) {
       const { n: asked, last } = pageParams(ctx);
       const n = Math.min(asked ?? DEFAULT_PAGE, MAX_PAGE);
       const q = typeof ctx.query.q === 'string' ? ctx.query.q.trim().toLowerCase().slice(0, MAX_QUERY_LENGTH) : '';
-      let names: string[];
-      if (q === '') {
-        names = await registry.repositoriesAfter(last, n + 1);
-      } else {
-        names = (await registry.repositories()).filter((name) => name.includes(q));
-      }
       const base = q === '' ? UI_REPOSITORIES_PATH : `${UI_REPOSITORIES_PATH}?q=${encodeURIComponent(q)}`;
-      const page = paginateWith(ctx, names, last, n, base);
-      const repositories = await mapBounded(page, AT_ONCE, (name) => registry.summaries.summary(name));
+      const everything = await registry.summaries.all(() => registry.repositories());
+      let repositories: RepositorySummary[];
+      if (everything) {
+        const byName = new Map(everything.map((summary) => [summary.name, summary]));
+        const names = everything.map((summary) => summary.name).filter((name) => q === '' || name.includes(q));
+        repositories = paginateWith(ctx, names, last, n, base).map((name) => byName.get(name)!);
+      } else {
+        // A registry too big to summarise whole: only the page is read.
+        const names = q === '' ? await registry.repositoriesAfter(last, n + 1) : (await registry.repositories()).filter((name) => name.includes(q));
+        repositories = await mapBounded(paginateWith(ctx, names, last, n, base), AT_ONCE, (name) => registry.summaries.summary(name));
+      }
       ctx.type = 'application/json';
       ctx.set('Cache-Control', 'no-store');
       ctx.body = JSON.stringify({ repositories });

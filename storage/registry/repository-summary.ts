@@ -61,8 +61,15 @@ interface Descriptor {
   annotations?: Record<string, unknown>;
 }
 
+/** How long the summaries of every repository are reused when this process wrote nothing meanwhile. */
+export const SUMMARY_TTL_MS = 15_000;
+/** Past this many repositories, summaries are computed per page instead of all at once and kept. */
+export const MAX_CACHED_REPOSITORIES = 10_000;
+
 export class RepositorySummaries {
   private readonly facts = new LRUCache<string, ManifestFacts>({ max: 50_000 });
+  private generation = 0;
+  private everything?: { generation: number; at: number; summaries: Promise<RepositorySummary[] | undefined> };
 
   constructor(
     private readonly driver: StorageDriver,
@@ -70,6 +77,38 @@ export class RepositorySummaries {
     private readonly blobs: BlobStore,
     private readonly tags: TagStore,
   ) {}
+
+  /**
+   * Something was written through this process (storage/app.ts calls it after every successful
+   * write): the next listing reads the disk again. Writes by another process (a replica, the
+   * CLI's garbage collector) show within SUMMARY_TTL_MS.
+   */
+  invalidate(): void {
+    this.generation++;
+  }
+
+  /**
+   * The summaries of every repository (in `names`' order), reused while nothing was written and
+   * for at most SUMMARY_TTL_MS; undefined for a registry too big to keep them all (then the
+   * caller summarises one page at a time). Concurrent callers share one computation.
+   */
+  async all(names: () => Promise<string[]>, now = Date.now()): Promise<RepositorySummary[] | undefined> {
+    const cached = this.everything;
+    if (cached && cached.generation === this.generation && now - cached.at < SUMMARY_TTL_MS) return await cached.summaries;
+    const generation = this.generation;
+    const summaries = (async () => {
+      const all = await names();
+      if (all.length > MAX_CACHED_REPOSITORIES) return undefined;
+      return await mapBounded(all, 32, (name) => this.summary(name));
+    })();
+    this.everything = { generation, at: now, summaries };
+    try {
+      return await summaries;
+    } catch (error) {
+      if (this.everything?.summaries === summaries) this.everything = undefined;
+      throw error;
+    }
+  }
 
   async summary(name: string): Promise<RepositorySummary> {
     const tags = await this.tags.list(name);

@@ -33,6 +33,12 @@ whenUnauthorized(() => {
   renderLogin('Your session has ended: log in again.');
 });
 
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+}
+
 function needsLogin(): boolean {
   return session.authEnabled && session.user === null && !session.anonymousBrowsing;
 }
@@ -157,17 +163,17 @@ async function renderRepositories(): Promise<void> {
   }
   if (mine !== generation) return;
   const { repositories } = answer.body;
-  const rows = repositories.map((repo) =>
-    h(
-      'tr',
-      null,
-      h('td', null, h('a', { href: `#/r/${repo.name}` }, repo.name)),
-      h('td', { class: 'num' }, repo.tags),
-      h('td', { title: formatDate(repo.lastPush) }, formatAge(repo.lastPush)),
-      h('td', { class: 'num' }, formatSize(repo.size)),
-    ),
-  );
-  body.replaceChildren(...rows);
+  const now = Date.now();
+  // One HTML string for the whole page of rows (a thousand of them): much less work for the
+  // browser than a thousand rows of DOM calls. Every value is escaped.
+  body.innerHTML = repositories
+    .map(
+      (repo) =>
+        `<tr><td><a href="#/r/${escapeHtml(repo.name)}">${escapeHtml(repo.name)}</a></td><td class="num">${repo.tags}</td>` +
+        `<td title="${escapeHtml(formatDate(repo.lastPush))}">${escapeHtml(formatAge(repo.lastPush, now))}</td><td class="num">${escapeHtml(formatSize(repo.size))}</td></tr>`,
+    )
+    .join('');
+  performance.mark('repositories-shown'); // what the end-to-end test measures
   if (repositories.length === 0) body.append(h('tr', null, h('td', { colspan: 4, class: 'muted' }, listState.q ? 'No repository matches.' : 'No repositories yet: push an image.')));
   const following = nextLast(answer.response);
   status.textContent = `${repositories.length}${following ? '+' : ''} ${repositories.length === 1 ? 'repository' : 'repositories'}`;
