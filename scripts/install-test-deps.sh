@@ -6,7 +6,7 @@
 # Needs root (apt-get) only when something is missing. Usage: bash scripts/install-test-deps.sh
 set -euo pipefail
 
-PACKAGES=(docker-registry apache2-utils nginx skopeo podman buildah containerd docker.io docker-compose openssl curl strace)
+PACKAGES=(docker-registry apache2-utils nginx skopeo podman buildah containerd docker.io docker-compose openssl curl strace chromium)
 
 installed() {
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]

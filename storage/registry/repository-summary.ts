@@ -94,20 +94,42 @@ export class RepositorySummaries {
    */
   async all(names: () => Promise<string[]>, now = Date.now()): Promise<RepositorySummary[] | undefined> {
     const cached = this.everything;
-    if (cached && cached.generation === this.generation && now - cached.at < SUMMARY_TTL_MS) return await cached.summaries;
-    const generation = this.generation;
+    if (cached && cached.generation === this.generation) {
+      // Older than the TTL: answered as it is while a fresh one is read (stale while
+      // revalidate): only writes by another process can be missing from it, for one more read.
+      if (now - cached.at >= SUMMARY_TTL_MS && !this.refreshing) {
+        this.refreshing = true;
+        const next = this.read(names, now);
+        next.summaries
+          .then(
+            () => {
+              if (this.everything === cached) this.everything = next;
+            },
+            () => undefined,
+          )
+          .finally(() => (this.refreshing = false));
+      }
+      return await cached.summaries;
+    }
+    const entry = this.read(names, now);
+    this.everything = entry;
+    try {
+      return await entry.summaries;
+    } catch (error) {
+      if (this.everything === entry) this.everything = undefined;
+      throw error;
+    }
+  }
+
+  private refreshing = false;
+
+  private read(names: () => Promise<string[]>, now: number): { generation: number; at: number; summaries: Promise<RepositorySummary[] | undefined> } {
     const summaries = (async () => {
       const all = await names();
       if (all.length > MAX_CACHED_REPOSITORIES) return undefined;
       return await mapBounded(all, 32, (name) => this.summary(name));
     })();
-    this.everything = { generation, at: now, summaries };
-    try {
-      return await summaries;
-    } catch (error) {
-      if (this.everything?.summaries === summaries) this.everything = undefined;
-      throw error;
-    }
+    return { generation: this.generation, at: now, summaries };
   }
 
   async summary(name: string): Promise<RepositorySummary> {

@@ -148,7 +148,7 @@ test('login refuses other sites, forms and junk', async (t) => {
   t.is(huge.status, 400);
 });
 
-test('the cookie reads /v2 from our own pages only; a state change needs the anti-CSRF token', async (t) => {
+test.serial('the cookie reads /v2 from our own pages only; a state change needs the anti-CSRF token', async (t) => {
   const { cookie, csrf } = await loggedIn(stack.gatewayUrl, 'alice');
   const ok = await request(`${stack.gatewayUrl}/v2/_catalog`, { headers: { cookie, ...SAME_ORIGIN } });
   t.is(ok.status, 200);
@@ -237,7 +237,7 @@ test('a changed password ends the sessions of that user', async (t) => {
   t.pass();
 });
 
-test('the repository summaries: tag count, size, last push; filter and pages; tags with platforms and dates', async (t) => {
+test.serial('the repository summaries: tag count, size, last push; filter and pages; tags with platforms and dates', async (t) => {
   const list = await alice.send('/v2/_registry/repositories');
   t.is(list.status, 200);
   const { repositories } = list.json<{ repositories: Array<{ name: string; tags: number; size: number; lastPush: string }> }>();
