@@ -11,7 +11,8 @@ COPY storage ./storage
 COPY gateway ./gateway
 COPY cli ./cli
 COPY test ./test
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+COPY scripts/build-ui.mjs ./scripts/build-ui.mjs
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app

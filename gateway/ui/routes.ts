@@ -8,6 +8,7 @@
 // The page calls the registry's /v2 API with the cookie (session-auth.ts). Nothing here talks to
 // another host, and the pages forbid it (Content-Security-Policy).
 import type { Logger } from '../../common/logger.js';
+import type { SessionInfo } from '../../common/ui-types.js';
 import getRawBody from 'raw-body';
 import { ANONYMOUS, type PolicySource, type Subject } from '../access/index.js';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -27,16 +28,6 @@ export interface UiOptions {
   logger: Logger;
   /** Where the built files are (default: web/ beside this module, in dist/). */
   assetsDir?: string;
-}
-
-/** What the page knows at start, embedded in index.html and served by /ui/api/session. */
-export interface SessionInfo {
-  authEnabled: boolean;
-  user: string | null;
-  csrf: string | null;
-  deleteEnabled: boolean;
-  /** Whether anything can be seen without logging in (an access policy grants anonymous pulls). */
-  anonymousBrowsing: boolean;
 }
 
 const MAX_LOGIN_BODY = 4096;

@@ -6,6 +6,7 @@
 // blobs (configs and layers, of every platform of an index) the tags reference.
 import { LRUCache } from 'lru-cache';
 import { isDigest, parseDigest, type ParsedDigest } from '../../common/digest.js';
+import type { RepositorySummary, TagSummary } from '../../common/ui-types.js';
 import { isPathNotFound, type StorageDriver } from '../driver/driver.js';
 import type { BlobStore } from './blob-store.js';
 import { mapBounded } from './bounded.js';
@@ -13,28 +14,7 @@ import type { ManifestStore } from './manifest-store.js';
 import { paths } from './paths.js';
 import type { TagStore } from './tag-store.js';
 
-export interface TagSummary {
-  tag: string;
-  digest: string;
-  mediaType: string;
-  /** Sum of the distinct blobs (config and layers) the manifest, or every manifest of the index, references. */
-  size: number;
-  /** When the tag was last pushed (ISO 8601). */
-  pushed?: string;
-  /** The image config's `created` (the newest of an index's images). */
-  created?: string;
-  /** `os/architecture[/variant]` of each image of an index (attestation entries left out). */
-  platforms?: string[];
-  /** `artifactType` (or the config's media type) of an artifact that is not an image. */
-  artifactType?: string;
-}
-
-export interface RepositorySummary {
-  name: string;
-  tags: number;
-  size: number;
-  lastPush?: string;
-}
+export type { RepositorySummary, TagSummary };
 
 interface ManifestFacts {
   mediaType: string;

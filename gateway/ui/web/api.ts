@@ -1,35 +1,9 @@
 // The UI's requests: the registry's own /v2 API and the gateway's /ui/api, same origin, with the
 // session cookie, the UI marker (no browser login dialog on a 401) and the anti-CSRF token.
 
-export interface SessionInfo {
-  authEnabled: boolean;
-  user: string | null;
-  csrf: string | null;
-  deleteEnabled: boolean;
-  anonymousBrowsing: boolean;
-}
+import type { SessionInfo } from '../../../common/ui-types.js';
 
-export interface RepositorySummary {
-  name: string;
-  tags: number;
-  size: number;
-  lastPush?: string;
-}
-
-export interface TagSummary {
-  tag: string;
-  digest: string;
-  mediaType: string;
-  size: number;
-  pushed?: string;
-  created?: string;
-  platforms?: string[];
-  artifactType?: string;
-}
-
-export interface RepositoryDetail extends RepositorySummary {
-  tagList: TagSummary[];
-}
+export type { RepositoryDetail, RepositorySummary, SessionInfo, TagSummary } from '../../../common/ui-types.js';
 
 export const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
