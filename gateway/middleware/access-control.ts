@@ -111,27 +111,35 @@ function dropForbiddenMount(ctx: GatewayContext, policy: AccessPolicy, subject: 
   );
 }
 
-async function answerFilteredCatalog(ctx: GatewayContext, read: CatalogReader, allowed: (name: string) => boolean): Promise<void> {
+/** The `n` and `last` of a listing's query; undefined after answering PAGINATION_NUMBER_INVALID. */
+function pageQuery(ctx: GatewayContext): { n?: number; last?: string } | undefined {
   const { n: nParam, last: lastParam } = ctx.query;
   if (nParam !== undefined && (typeof nParam !== 'string' || !/^\d+$/.test(nParam))) {
     respondWithError(ctx, 'PAGINATION_NUMBER_INVALID', { message: 'n must be a non-negative integer', detail: { n: nParam } });
-    return;
+    return undefined;
   }
-  const n = nParam === undefined ? undefined : Number(nParam);
-  const last = typeof lastParam === 'string' ? lastParam : undefined;
-  let page;
+  return { n: nParam === undefined ? undefined : Number(nParam), last: typeof lastParam === 'string' ? lastParam : undefined };
+}
+
+/** A filtered page, or undefined after passing on storage's own answer to a bad request (or its error) as it is. */
+async function filteredOrStorageAnswer<T>(ctx: GatewayContext, work: () => Promise<T>): Promise<T | undefined> {
   try {
-    page = await filteredCatalogPage(read, allowed, { n, last });
+    return await work();
   } catch (error) {
-    if (error instanceof StorageAnswer) {
-      // Storage's own answer to a bad request (or its error) goes to the client as it is.
-      ctx.status = error.status;
-      ctx.type = error.contentType ?? 'application/json';
-      ctx.body = error.body;
-      return;
-    }
-    throw error;
+    if (!(error instanceof StorageAnswer)) throw error;
+    ctx.status = error.status;
+    ctx.type = error.contentType ?? 'application/json';
+    ctx.body = error.body;
+    return undefined;
   }
+}
+
+async function answerFilteredCatalog(ctx: GatewayContext, read: CatalogReader, allowed: (name: string) => boolean): Promise<void> {
+  const query = pageQuery(ctx);
+  if (!query) return;
+  const { n, last } = query;
+  const page = await filteredOrStorageAnswer(ctx, () => filteredCatalogPage(read, allowed, { n, last }));
+  if (!page) return;
   if (page.nextLast !== undefined) ctx.set('Link', `</v2/_catalog?last=${encodeURIComponent(page.nextLast)}&n=${n}>; rel="next"`);
   ctx.type = 'application/json';
   ctx.body = JSON.stringify({ repositories: page.names });
@@ -157,30 +165,19 @@ async function answerFilteredRepositories(ctx: GatewayContext, options: AccessCo
   type Entry = { name: string };
   const read = listReader(options, '/v2/_registry/repositories', 'repositories', (entry): entry is Entry => typeof (entry as Entry | null)?.name === 'string');
   const extra: Record<string, string> = typeof ctx.query.q === 'string' ? { q: ctx.query.q } : {};
-  const { n: nParam, last } = ctx.query;
-  if (nParam !== undefined && (typeof nParam !== 'string' || !/^\d+$/.test(nParam))) {
-    respondWithError(ctx, 'PAGINATION_NUMBER_INVALID', { message: 'n must be a non-negative integer', detail: { n: nParam } });
-    return;
-  }
+  const query = pageQuery(ctx);
+  if (!query) return;
   // Storage's page size rules (default 100, at most 1000) apply to what the caller gets.
-  const n = Math.min(nParam === undefined ? 100 : Number(nParam), 1000);
-  let page;
-  try {
-    page = await filteredCatalogPage<Entry>(
+  const n = Math.min(query.n ?? 100, 1000);
+  const page = await filteredOrStorageAnswer(ctx, () =>
+    filteredCatalogPage<Entry>(
       (after, count) => read(ctx, after, count === undefined ? undefined : Math.min(count, 1000), extra),
       (entry) => allowed(entry.name),
-      { n, last: typeof last === 'string' ? last : undefined },
+      { n, last: query.last },
       (entry) => entry.name,
-    );
-  } catch (error) {
-    if (error instanceof StorageAnswer) {
-      ctx.status = error.status;
-      ctx.type = error.contentType ?? 'application/json';
-      ctx.body = error.body;
-      return;
-    }
-    throw error;
-  }
+    ),
+  );
+  if (!page) return;
   if (page.nextLast !== undefined) {
     const params = new URLSearchParams({ ...extra, last: page.nextLast, n: String(n) });
     ctx.set('Link', `</v2/_registry/repositories?${params.toString()}>; rel="next"`);
