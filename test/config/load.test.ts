@@ -102,8 +102,9 @@ test('with no configuration at all, the defaults work on a laptop', (t) => {
         readonly: { enabled: false },
       },
     },
-    http: { addr: ':5000', relativeurls: false, headers: {}, trustedproxies: [], maxconnections: 4096, maxconnectionsperclient: 512 },
+    http: { addr: ':5000', relativeurls: false, headers: {}, cors: { allowedorigins: [] }, trustedproxies: [], maxconnections: 4096, maxconnectionsperclient: 512 },
     storageservice: { addr: '127.0.0.1:0', maxuploads: 5000, maxuploadsperclient: 500 },
+    ui: { enabled: true },
   });
 });
 
@@ -193,12 +194,14 @@ storageservice:
       relativeurls: true,
       tls: { certificate: join(dir, 'certs/tls.crt'), key: '/etc/certs/tls.key', minimumtls: 'tls1.3', addr: ':443' },
       headers: { 'Strict-Transport-Security': ['max-age=31536000'], 'X-Frame-Options': ['DENY'] },
+      cors: { allowedorigins: [] },
       trustedproxies: ['10.0.0.0/8', '192.168.1.10', '::1'],
       maxconnections: 1000,
       maxconnectionsperclient: 100,
     },
     auth: { htpasswd: { realm: 'Registry Realm', path: join(dir, 'auth/htpasswd'), refuseinsecure: true } },
     storageservice: { addr: `unix:${join(dir, 'run/storage.sock')}`, token: '0123abc', url: 'http://storage:5001', maxuploads: 100, maxuploadsperclient: 10 },
+    ui: { enabled: true },
   });
 });
 
