@@ -3,10 +3,10 @@
 //   tag count, size and last push; `q` keeps the names containing it; `n` (default 100, at most
 //   1000) and `last` page like the catalog, with a `Link` to the next page.
 // - `GET /v2/_registry/repositories/<name>?n=&last=`: the repository's summary and its tags, each
-//   with digest, media type, size, push time, creation date and platforms.
+//   with digest, media type, size, push time, creation date and platforms, paged like the list.
 import type { Context } from 'koa';
 import type { StorageDeps } from '../http/context.js';
-import { pageParams, paginate } from '../http/pagination.js';
+import { pageParams } from '../http/pagination.js';
 import { mapBounded } from '../registry/bounded.js';
 import { compareNames } from '../registry/repository-list.js';
 import type { RepositorySummary } from '../registry/repository-summary.js';
@@ -48,7 +48,9 @@ export function repositorySummaryHandlers({ registry }: StorageDeps) {
       const name = nameParam(ctx);
       if (!(await registry.repositoryExists(name))) throw unknownRepository(name);
       const all = await registry.tags.list(name);
-      const tags = paginate(ctx, all, `${UI_REPOSITORIES_PATH}/${name}`);
+      const { n: asked, last } = pageParams(ctx);
+      // Each tag costs a few reads: a page, never the whole repository at once.
+      const tags = paginateWith(ctx, all, last, Math.min(asked ?? DEFAULT_PAGE, MAX_PAGE), `${UI_REPOSITORIES_PATH}/${name}`);
       const [summary, details] = await Promise.all([registry.summaries.summary(name), registry.summaries.tagSummaries(name, tags)]);
       ctx.type = 'application/json';
       ctx.set('Cache-Control', 'no-store');

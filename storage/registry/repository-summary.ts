@@ -47,7 +47,8 @@ export const SUMMARY_TTL_MS = 15_000;
 export const MAX_CACHED_REPOSITORIES = 10_000;
 
 export class RepositorySummaries {
-  private readonly facts = new LRUCache<string, ManifestFacts>({ max: 50_000 });
+  // Bounded by the blobs the entries name (a manifest may list 10,000 layers), not by entries.
+  private readonly facts = new LRUCache<string, ManifestFacts>({ maxSize: 1_000_000, sizeCalculation: (facts) => facts.blobs.size + 1 });
   private generation = 0;
   private everything?: { generation: number; at: number; summaries: Promise<RepositorySummary[] | undefined> };
 

@@ -206,8 +206,12 @@ test.serial('log out ends the session: the login page again, and the old cookie 
 test.serial("Joxit's docker-registry-ui on another origin: catalog, tags, details, delete (CORS, auth on)", async (t) => {
   const uiDir = join(world().dir, 'joxit-ui');
   const registryUrl = world().direct.url;
-  // Namespace groups off: check.mjs opens a repository card directly.
-  await runOk('sh', [join(JOXIT, 'configure.sh'), uiDir, registryUrl, '--delete'], { env: { CATALOG_MIN_BRANCHES: '0', CATALOG_MAX_BRANCHES: '0' } });
+  // Namespace groups off: check.mjs opens a repository card directly. REGISTRY_SECURED: credentials
+  // from the first request (auth is on), instead of a 401 and a retry each time; the UI reloads its
+  // tag list on a timer after a delete, which otherwise can race the retried DELETE on a busy machine.
+  await runOk('sh', [join(JOXIT, 'configure.sh'), uiDir, registryUrl, '--delete'], {
+    env: { CATALOG_MIN_BRANCHES: '0', CATALOG_MAX_BRANCHES: '0', REGISTRY_SECURED: 'true' },
+  });
   const server = await startDaemon({
     name: 'joxit static server',
     file: process.execPath,
