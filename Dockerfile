@@ -12,7 +12,8 @@ COPY common ./common
 COPY storage ./storage
 COPY gateway ./gateway
 COPY cli ./cli
-RUN npx tsc -p tsconfig.image.json && npm prune --omit=dev --no-audit --no-fund
+COPY scripts/build-ui.mjs ./scripts/build-ui.mjs
+RUN npx tsc -p tsconfig.image.json && node scripts/build-ui.mjs && npm prune --omit=dev --no-audit --no-fund
 
 FROM debian:bookworm-slim
 COPY --from=build /usr/local/bin/node /usr/local/bin/node

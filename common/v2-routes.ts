@@ -25,6 +25,10 @@ export interface RouteDescriptor {
 export const V2_ROUTES = [
   { name: 'base', paths: ['/v2/', '/v2'], methods: ['GET'], resource: 'registry' },
   { name: 'catalog', paths: ['/v2/_catalog'], methods: ['GET'], resource: 'registry' },
+  // Extensions for the web UI (storage/handlers/repository-summaries.ts): repositories with tag count, size, last push.
+  { name: 'ui-repositories', paths: ['/v2/_registry/repositories'], methods: ['GET'], resource: 'registry' },
+  // A repository's tags with digest, size, dates, platforms. Before `manifest`: a valid repository name never starts with `_`.
+  { name: 'ui-repository', paths: ['/v2/_registry/repositories/<name>'], methods: ['GET'], resource: 'repository' },
   { name: 'manifest', paths: ['/v2/<name>/manifests/<reference>'], methods: ['GET', 'PUT', 'DELETE'], resource: 'repository' },
   { name: 'upload-start', paths: ['/v2/<name>/blobs/uploads/', '/v2/<name>/blobs/uploads'], methods: ['POST'], resource: 'repository' },
   { name: 'upload', paths: ['/v2/<name>/blobs/uploads/<uuid>'], methods: ['GET', 'PATCH', 'PUT', 'DELETE'], resource: 'repository' },

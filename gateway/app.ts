@@ -10,6 +10,7 @@ import { FILE_HANDOFF_REQUEST_HEADER, FILE_HANDOFF_ROOT_HEADER, INTERNAL_TOKEN_H
 import { accessControl, anonymousAccess } from './middleware/access-control.js';
 import { accessLog } from './middleware/access-log.js';
 import { basicAuth, basicChallenge } from './middleware/auth.js';
+import { cors } from './middleware/cors.js';
 import { bearerAuth, tokenChallenge, tokenEndpoint } from './middleware/token-auth.js';
 import { BearerTokens } from './access/bearer-token.js';
 import { errorBoundary } from './middleware/error-boundary.js';
@@ -25,6 +26,9 @@ import type { Readiness } from './readiness.js';
 import type { GatewayState } from './state.js';
 import { compileTrust } from './trust.js';
 import { askStorage, type Upstream } from './upstream.js';
+import { uiRoutes } from './ui/routes.js';
+import { Sessions } from './ui/session.js';
+import { sessionAuth } from './ui/session-auth.js';
 
 /** nginx's proxy_read_timeout in nginx-compat/registry.conf: the same patience for storage. */
 export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 900_000;
@@ -44,6 +48,8 @@ export interface GatewayAppOptions {
   readiness?: Readiness;
   /** Count requests for Prometheus (gateway/metrics.ts): on with http.debug.prometheus.enabled. */
   metrics?: boolean;
+  /** The web UI's built files (tests); default dist/gateway/ui/web/. */
+  uiAssetsDir?: string;
 }
 
 export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> {
@@ -58,22 +64,33 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
   app.use(requestId());
   app.use(apiVersionHeader);
   app.use(responseHeaders(config.http.headers));
+  app.use(cors({ allowedOrigins: config.http.cors.allowedorigins }));
   app.use(hostHeader());
   app.use(errorBoundary(logger));
-  app.use(routes(options.readiness));
   const htpasswd = config.auth?.htpasswd;
   // Never fall back to "everyone may do everything" when auth or a policy was asked for.
   const { accessPolicy } = options;
   if (config.access && !accessPolicy) throw new Error('access is configured but no access policy was given');
-  if (htpasswd) {
-    if (!authenticator) throw new Error('auth.htpasswd is configured but no authenticator was given');
+  if (htpasswd && !authenticator) throw new Error('auth.htpasswd is configured but no authenticator was given');
+  // The web UI's login sessions: signed with http.secret (shared by replicas) or a per-process key.
+  const sessions =
+    config.ui.enabled && htpasswd && authenticator
+      ? new Sessions({ secret: config.http.secret, accountStamp: (user) => (authenticator.accountStamp ? authenticator.accountStamp(user) : '') })
+      : undefined;
+  if (config.ui.enabled) {
+    app.use(uiRoutes({ sessions, authenticator, policy: accessPolicy, deleteEnabled: config.storage.delete.enabled, logger, assetsDir: options.uiAssetsDir }));
+  }
+  app.use(routes(options.readiness));
+  if (htpasswd && authenticator) {
     if (accessPolicy) {
       // docker's token flow, for anonymous pulls by docker (token-auth.ts); Basic keeps working.
       const tokens = new BearerTokens(config.http.secret);
       app.use(tokenEndpoint({ tokens, authenticator, basicChallenge: basicChallenge(htpasswd.realm), logger }));
       app.use(bearerAuth(tokens));
+      if (sessions) app.use(sessionAuth(sessions));
       app.use(basicAuth(authenticator, htpasswd.realm, logger, anonymousAccess(accessPolicy), tokenChallenge(accessPolicy)));
     } else {
+      if (sessions) app.use(sessionAuth(sessions));
       app.use(basicAuth(authenticator, htpasswd.realm, logger));
     }
   }

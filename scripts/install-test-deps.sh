@@ -7,7 +7,7 @@
 # Needs root (apt-get) only when something is missing. Usage: bash scripts/install-test-deps.sh
 set -euo pipefail
 
-PACKAGES=(docker-registry apache2-utils nginx skopeo podman buildah containerd docker.io docker-compose openssl curl strace debootstrap iproute2)
+PACKAGES=(docker-registry apache2-utils nginx skopeo podman buildah containerd docker.io docker-compose openssl curl strace debootstrap iproute2 chromium)
 # Ceph RADOS Gateway for the S3 driver tests (test/helpers/rgw.ts), without recommends (~290 MB).
 NO_RECOMMENDS=(ceph-mon ceph-osd radosgw)
 PACKAGES+=("${NO_RECOMMENDS[@]}")

@@ -7,6 +7,7 @@ import { requireInternalToken } from './middleware/internal-token.js';
 import { readOnlyGuard } from './middleware/read-only.js';
 import { requestLog } from './middleware/request-log.js';
 import { createRouter } from './routes.js';
+import { READ_METHODS } from '../common/v2-routes.js';
 
 /** `internalPaths`: storage's health and metrics for the gateway (storage/health.ts), behind the internal token. */
 export function createStorageApp(deps: StorageDeps, internalPaths?: Middleware): Koa {
@@ -18,6 +19,14 @@ export function createStorageApp(deps: StorageDeps, internalPaths?: Middleware):
   if (deps.options.internalToken) app.use(requireInternalToken(deps.options.internalToken));
   if (internalPaths) app.use(internalPaths);
   if (deps.options.readOnly) app.use(readOnlyGuard);
+  // The web UI's repository summaries are reused until something is written (repository-summary.ts).
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } finally {
+      if (!READ_METHODS.has(ctx.method)) deps.registry.summaries.invalidate();
+    }
+  });
   const router = createRouter(deps);
   app.use(router.routes());
   app.use(router.allowedMethods());

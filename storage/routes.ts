@@ -8,6 +8,7 @@ import { blobHandlers } from './handlers/blobs.js';
 import { catalogHandlers } from './handlers/catalog.js';
 import { manifestHandlers } from './handlers/manifests.js';
 import { referrerHandlers } from './handlers/referrers.js';
+import { repositorySummaryHandlers } from './handlers/repository-summaries.js';
 import { tagHandlers } from './handlers/tags.js';
 import { uploadHandlers } from './handlers/uploads.js';
 import type { StorageDeps } from './http/context.js';
@@ -18,9 +19,12 @@ export function createRouter(deps: StorageDeps): Router {
   const blobs = blobHandlers(deps);
   const uploads = uploadHandlers(deps);
   const manifests = manifestHandlers(deps);
+  const summaries = repositorySummaryHandlers(deps);
   const handlers: RouteHandlers = {
     base: { GET: apiVersionCheck(deps) },
     catalog: { GET: catalogHandlers(deps).list },
+    'ui-repositories': { GET: summaries.list },
+    'ui-repository': { GET: summaries.repository },
     manifest: { GET: manifests.get, PUT: manifests.put, DELETE: manifests.delete },
     'upload-start': { POST: uploads.start },
     upload: { GET: uploads.status, PATCH: uploads.patch, PUT: uploads.complete, DELETE: uploads.cancel },

@@ -17,6 +17,7 @@ export function effectiveSettings(config: RegistryConfig): Record<string, unknow
     relativeurls: config.http.relativeurls,
     ...(config.http.tls && { tls: { ...config.http.tls } }),
     headers: config.http.headers,
+    ...(config.http.cors.allowedorigins.length > 0 && { cors: { allowedorigins: config.http.cors.allowedorigins } }),
     trustedproxies: config.http.trustedproxies,
   };
   return {
@@ -52,6 +53,7 @@ export function effectiveSettings(config: RegistryConfig): Record<string, unknow
       ...(config.storageservice.url !== undefined && { url: maskUrlPassword(config.storageservice.url) }),
     },
     ...(config.access && { access: describeAccess(config.access) }),
+    ui: { enabled: config.ui.enabled },
   };
 }
 

@@ -156,6 +156,7 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
       addr: httpAddr,
       relativeurls: s.get<boolean>('http.relativeurls') ?? false,
       headers: s.get<Record<string, string[]>>('http.headers') ?? {},
+      cors: { allowedorigins: s.get<string[]>('http.cors.allowedorigins') ?? [] },
       trustedproxies: s.get<string[]>('http.trustedproxies') ?? [],
       maxconnections: s.get<number>('http.maxconnections') ?? DEFAULTS.maxConnections,
       maxconnectionsperclient: s.get<number>('http.maxconnectionsperclient') ?? DEFAULTS.maxConnectionsPerClient,
@@ -173,6 +174,7 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
       maxuploads: s.get<number>('storageservice.maxuploads') ?? DEFAULTS.maxUploads,
       maxuploadsperclient: s.get<number>('storageservice.maxuploadsperclient') ?? DEFAULTS.maxUploadsPerClient,
     },
+    ui: { enabled: s.get<boolean>('ui.enabled') ?? true },
   };
   const host = s.get<string>('http.host');
   if (host !== undefined) config.http.host = host;

@@ -209,6 +209,7 @@ export const SCHEMA: SectionNode = section({
       letsencrypt: rejected("Let's Encrypt is not supported; give certificate and key files"),
     }),
     headers: { kind: 'map', checkKey: v.checkHeaderName, parse: v.headerValues },
+    cors: section({ allowedorigins: value(v.originList) }),
     debug: section({
       addr: value(v.string),
       prometheus: section({ enabled: value(v.boolean), path: value(metricsPath) }),
@@ -235,6 +236,7 @@ export const SCHEMA: SectionNode = section({
   validation: notImplemented('manifest URL validation'),
   policy: notImplemented('repository class policy'),
   access: ACCESS,
+  ui: section({ enabled: value(v.boolean) }),
   storageservice: section({
     addr: value(v.string),
     token: value(v.string),

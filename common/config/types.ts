@@ -79,6 +79,11 @@ export interface RegistryConfig {
     tls?: TlsConfig;
     /** Extra response headers (registry:2 `http.headers`). */
     headers: Record<string, string[]>;
+    /**
+     * Project setting: browser origins (other websites, e.g. a third-party UI) allowed to call the
+     * API with credentials (CORS). Empty: no CORS headers but those of `headers`.
+     */
+    cors: { allowedorigins: string[] };
     /** Project setting: addresses/CIDRs whose forwarded headers are believed (none by default). */
     trustedproxies: string[];
     /** Project setting: open client connections in all (default 4096). */
@@ -130,6 +135,8 @@ export interface RegistryConfig {
    * authenticated user may do everything, as registry:2.
    */
   access?: AccessConfig;
+  /** Project setting: the web UI the gateway serves at `/` (default on). */
+  ui: { enabled: boolean };
 }
 
 /** The policy file (followed live), or the policy written inline in config.yml (YAML tree with lines). */

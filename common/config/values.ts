@@ -90,9 +90,8 @@ export const stringList: ValueParser<string[]> = (node) => {
 // Names proxy-addr understands besides addresses.
 const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
-/** IP addresses and CIDR ranges, as a YAML list or a comma-separated string. */
-export const addressList: ValueParser<string[]> = (node) => {
-  const expected = 'IP addresses or CIDR ranges (e.g. [10.0.0.0/8, 192.168.1.10])';
+/** The entries of a YAML list, or of a string separated by commas or spaces. */
+function listEntries(node: RawNode, expected: string): string[] {
   const entries =
     node.kind === 'scalar'
       ? node.text.split(/[\s,]+/).filter((e) => e !== '')
@@ -100,6 +99,13 @@ export const addressList: ValueParser<string[]> = (node) => {
         ? node.items.map((item) => scalarText(item, expected).trim())
         : undefined;
   if (entries === undefined) throw new ValueProblem(`expected ${expected}, got ${describeRaw(node)}`);
+  return entries;
+}
+
+/** IP addresses and CIDR ranges, as a YAML list or a comma-separated string. */
+export const addressList: ValueParser<string[]> = (node) => {
+  const expected = 'IP addresses or CIDR ranges (e.g. [10.0.0.0/8, 192.168.1.10])';
+  const entries = listEntries(node, expected);
   for (const entry of entries) {
     if (PROXY_KEYWORDS.has(entry)) continue;
     const [ip, prefix, extra] = entry.split('/');
@@ -129,3 +135,26 @@ export const headerValues: ValueParser<string[]> = (node, ctx) => {
 export function checkHeaderName(name: string): void {
   if (!HEADER_NAME.test(name)) throw new ValueProblem(`"${name}" is not a valid HTTP header name`);
 }
+
+/**
+ * Browser origins (`https://ui.example.com`, `http://127.0.0.1:8000`), as a YAML list or a
+ * comma-separated string, for CORS. `*` is refused: the registry answers with credentials.
+ */
+export const originList: ValueParser<string[]> = (node) => {
+  const expected = 'origins such as https://ui.example.com (scheme, host and port, no path)';
+  return listEntries(node, expected).map((entry) => {
+    if (entry === '*') {
+      throw new ValueProblem('"*" would let every website use the credentials a browser holds for the registry; list the origins of the UIs instead');
+    }
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new ValueProblem(`expected ${expected}, got ${JSON.stringify(entry)}`);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== entry.replace(/\/$/, '').toLowerCase()) {
+      throw new ValueProblem(`expected ${expected}, got ${JSON.stringify(entry)}`);
+    }
+    return url.origin;
+  });
+};

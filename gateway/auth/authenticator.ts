@@ -11,6 +11,11 @@ export interface Authenticator {
    * (the real client address, after trusted-proxy resolution).
    */
   authenticate(user: string, password: string, clientAddress: string): Promise<AuthResult>;
+  /**
+   * A short value that changes when the user's password changes and is undefined once the user is
+   * gone: a web UI session (gateway/ui/session.ts) remembers it and ends when it changes.
+   */
+  accountStamp?(user: string): string | undefined;
   /** Stops file watchers and timers. */
   close(): Promise<void>;
 }

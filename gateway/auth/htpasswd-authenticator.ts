@@ -235,6 +235,11 @@ export async function createHtpasswdAuthenticator(options: HtpasswdAuthenticator
 
     userCount: () => current.users.size,
 
+    accountStamp(user: string): string | undefined {
+      const entry = current.users.get(user);
+      return entry && createHash('sha256').update('htpasswd account stamp\0').update(entry.hash, 'utf8').digest('base64url').slice(0, 22);
+    },
+
     stats: () => ({ ...stats }),
 
     async close(): Promise<void> {

@@ -55,6 +55,10 @@ export function accessControl(options: AccessControlOptions): GatewayMiddleware 
       if (policy.allowsEverywhere(subject, 'pull')) return next();
       return answerFilteredCatalog(ctx, (last, n) => readCatalog(ctx, last, n), (name) => policy.decide(subject, 'pull', name).allowed);
     }
+    if (routed.route === 'ui-repositories') {
+      if (policy.allowsEverywhere(subject, 'pull')) return next();
+      return answerFilteredRepositories(ctx, options, (name) => policy.decide(subject, 'pull', name).allowed);
+    }
 
     const scope = repositoryScope(routed);
     if (scope === undefined) return next();
@@ -80,7 +84,10 @@ export function accessControl(options: AccessControlOptions): GatewayMiddleware 
 /** For basicAuth: whether a request without credentials is allowed (a repository read that a rule grants anonymously). */
 export function anonymousAccess(source: PolicySource): (ctx: GatewayContext) => Promise<boolean> {
   return async (ctx) => {
-    const scope = repositoryScope(scopeOf(ctx.method, ctx.path));
+    const routed = scopeOf(ctx.method, ctx.path);
+    // The web UI's repository list, filtered to what anonymous users may pull (accessControl).
+    if (routed?.route === 'ui-repositories' && (ctx.method === 'GET' || ctx.method === 'HEAD')) return (await source.current()).grantsAnonymous;
+    const scope = repositoryScope(routed);
     if (scope === undefined) return false;
     const policy = await source.current();
     if (!policy.grantsAnonymous) return false;
@@ -106,27 +113,35 @@ function dropForbiddenMount(ctx: GatewayContext, policy: AccessPolicy, subject: 
   );
 }
 
-async function answerFilteredCatalog(ctx: GatewayContext, read: CatalogReader, allowed: (name: string) => boolean): Promise<void> {
+/** The `n` and `last` of a listing's query; undefined after answering PAGINATION_NUMBER_INVALID. */
+function pageQuery(ctx: GatewayContext): { n?: number; last?: string } | undefined {
   const { n: nParam, last: lastParam } = ctx.query;
   if (nParam !== undefined && (typeof nParam !== 'string' || !/^\d+$/.test(nParam))) {
     respondWithError(ctx, 'PAGINATION_NUMBER_INVALID', { message: 'n must be a non-negative integer', detail: { n: nParam } });
-    return;
+    return undefined;
   }
-  const n = nParam === undefined ? undefined : Number(nParam);
-  const last = typeof lastParam === 'string' ? lastParam : undefined;
-  let page;
+  return { n: nParam === undefined ? undefined : Number(nParam), last: typeof lastParam === 'string' ? lastParam : undefined };
+}
+
+/** A filtered page, or undefined after passing on storage's own answer to a bad request (or its error) as it is. */
+async function filteredOrStorageAnswer<T>(ctx: GatewayContext, work: () => Promise<T>): Promise<T | undefined> {
   try {
-    page = await filteredCatalogPage(read, allowed, { n, last });
+    return await work();
   } catch (error) {
-    if (error instanceof StorageAnswer) {
-      // Storage's own answer to a bad request (or its error) goes to the client as it is.
-      ctx.status = error.status;
-      ctx.type = error.contentType ?? 'application/json';
-      ctx.body = error.body;
-      return;
-    }
-    throw error;
+    if (!(error instanceof StorageAnswer)) throw error;
+    ctx.status = error.status;
+    ctx.type = error.contentType ?? 'application/json';
+    ctx.body = error.body;
+    return undefined;
   }
+}
+
+async function answerFilteredCatalog(ctx: GatewayContext, read: CatalogReader, allowed: (name: string) => boolean): Promise<void> {
+  const query = pageQuery(ctx);
+  if (!query) return;
+  const { n, last } = query;
+  const page = await filteredOrStorageAnswer(ctx, () => filteredCatalogPage(read, allowed, { n, last }));
+  if (!page) return;
   if (page.nextLast !== undefined) ctx.set('Link', `</v2/_catalog?last=${encodeURIComponent(page.nextLast)}&n=${n}>; rel="next"`);
   ctx.type = 'application/json';
   ctx.body = JSON.stringify({ repositories: page.names });
@@ -143,15 +158,48 @@ class StorageAnswer extends Error {
 }
 
 function catalogReader(options: AccessControlOptions) {
-  return async (ctx: GatewayContext, last: string | undefined, n: number | undefined) => {
-    const params = new URLSearchParams();
+  const read = listReader(options, '/v2/_catalog', 'repositories', (name): name is string => typeof name === 'string');
+  return (ctx: GatewayContext, last: string | undefined, n: number | undefined) => read(ctx, last, n, {});
+}
+
+/** The web UI's repository list (storage/handlers/repository-summaries.ts), filtered like the catalog. */
+async function answerFilteredRepositories(ctx: GatewayContext, options: AccessControlOptions, allowed: (name: string) => boolean): Promise<void> {
+  type Entry = { name: string };
+  const read = listReader(options, '/v2/_registry/repositories', 'repositories', (entry): entry is Entry => typeof (entry as Entry | null)?.name === 'string');
+  const extra: Record<string, string> = typeof ctx.query.q === 'string' ? { q: ctx.query.q } : {};
+  const query = pageQuery(ctx);
+  if (!query) return;
+  // Storage's page size rules (default 100, at most 1000) apply to what the caller gets.
+  const n = Math.min(query.n ?? 100, 1000);
+  const page = await filteredOrStorageAnswer(ctx, () =>
+    filteredCatalogPage<Entry>(
+      (after, count) => read(ctx, after, count === undefined ? undefined : Math.min(count, 1000), extra),
+      (entry) => allowed(entry.name),
+      { n, last: query.last },
+      (entry) => entry.name,
+    ),
+  );
+  if (!page) return;
+  if (page.nextLast !== undefined) {
+    const params = new URLSearchParams({ ...extra, last: page.nextLast, n: String(n) });
+    ctx.set('Link', `</v2/_registry/repositories?${params.toString()}>; rel="next"`);
+  }
+  ctx.type = 'application/json';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = JSON.stringify({ repositories: page.names });
+}
+
+/** Reads one page of a storage listing (`{<key>: [...]}` with a Link when more follow) as the gateway itself. */
+function listReader<T>(options: AccessControlOptions, path: string, key: string, isEntry: (entry: unknown) => entry is T) {
+  return async (ctx: GatewayContext, last: string | undefined, n: number | undefined, extra: Record<string, string>) => {
+    const params = new URLSearchParams(extra);
     if (n !== undefined) params.set('n', String(n));
     if (last !== undefined) params.set('last', last);
     const query = params.toString();
     let answer;
     try {
       answer = await getFromUpstream(options.upstream, {
-        path: `/v2/_catalog${query ? `?${query}` : ''}`,
+        path: `${path}${query ? `?${query}` : ''}`,
         internalToken: options.internalToken,
         user: ctx.state.user,
         requestId: ctx.state.requestId,
@@ -162,8 +210,9 @@ function catalogReader(options: AccessControlOptions) {
       throw new RegistryError('UNAVAILABLE', 'storage service unavailable', null, { status: 503 });
     }
     if (answer.status !== 200) throw new StorageAnswer(answer.status, answer.body, answer.headers['content-type']);
-    const parsed = JSON.parse(answer.body.toString('utf8')) as { repositories?: unknown };
-    const names = Array.isArray(parsed.repositories) ? parsed.repositories.filter((name): name is string => typeof name === 'string') : [];
+    const parsed = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
+    const list = parsed[key];
+    const names = Array.isArray(list) ? list.filter(isEntry) : [];
     return { names, more: answer.headers.link !== undefined };
   };
 }

@@ -16,6 +16,19 @@ import { unauthorizedDetail } from '../unauthorized-detail.js';
  */
 export const THROTTLED_ANSWER_DELAY_MS = 1000;
 const MAX_PARKED_ANSWERS = 1024;
+let parked = 0;
+
+/** 429 with Retry-After, after the pause (also for the web UI's login: gateway/ui/routes.ts). */
+export async function answerThrottled(ctx: GatewayContext, retryAfterSeconds: number): Promise<void> {
+  if (parked < MAX_PARKED_ANSWERS) {
+    parked++;
+    await new Promise((resolve) => setTimeout(resolve, THROTTLED_ANSWER_DELAY_MS));
+    parked--;
+  }
+  respondWithError(ctx, 'TOOMANYREQUESTS', {
+    headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+  });
+}
 
 /**
  * `allowAnonymous` (with an access policy): whether a request without credentials may go on
@@ -30,7 +43,6 @@ export function basicAuth(
   otherChallenge?: (ctx: GatewayContext) => Promise<string | undefined>,
 ): GatewayMiddleware {
   const challenge = basicChallenge(realm);
-  let parked = 0;
   const refuse = async (ctx: GatewayContext): Promise<void> => {
     const from = typeof ctx.query.from === 'string' ? ctx.query.from : undefined;
     respondWithError(ctx, 'UNAUTHORIZED', {
@@ -56,14 +68,7 @@ export function basicAuth(
     // a line per refused guess would let a guesser flood the log, so these are debug only.
     if (result.reason === 'throttled') {
       logger.debug({ ...logFields, retryAfterSeconds: result.retryAfterSeconds }, 'authentication throttled');
-      if (parked < MAX_PARKED_ANSWERS) {
-        parked++;
-        await new Promise((resolve) => setTimeout(resolve, THROTTLED_ANSWER_DELAY_MS));
-        parked--;
-      }
-      respondWithError(ctx, 'TOOMANYREQUESTS', {
-        headers: { 'Retry-After': String(Math.max(1, Math.ceil(result.retryAfterSeconds))) },
-      });
+      await answerThrottled(ctx, result.retryAfterSeconds);
       return;
     }
     logger.debug(logFields, 'authentication failed');

@@ -5,6 +5,7 @@ import { listNames } from './links.js';
 import { ManifestStore } from './manifest-store.js';
 import { paths } from './paths.js';
 import { ReferrerStore } from './referrer-store.js';
+import { RepositorySummaries } from './repository-summary.js';
 import { listRepositories, listRepositoriesAfter } from './repository-list.js';
 import { TagStore } from './tag-store.js';
 import type { UploadLimits } from './upload-limits.js';
@@ -16,6 +17,7 @@ export class Registry {
   readonly tags: TagStore;
   readonly referrers: ReferrerStore;
   readonly manifests: ManifestStore;
+  readonly summaries: RepositorySummaries;
 
   constructor(
     readonly driver: StorageDriver,
@@ -26,6 +28,7 @@ export class Registry {
     this.tags = new TagStore(driver);
     this.referrers = new ReferrerStore(driver);
     this.manifests = new ManifestStore(driver, this.blobs, this.tags, this.referrers);
+    this.summaries = new RepositorySummaries(driver, this.manifests, this.blobs, this.tags);
   }
 
   async repositories(): Promise<string[]> {

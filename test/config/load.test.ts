@@ -104,9 +104,10 @@ test('with no configuration at all, the defaults work on a laptop', (t) => {
         readonly: { enabled: false },
       },
     },
-    http: { addr: ':5000', relativeurls: false, headers: {}, trustedproxies: [], maxconnections: 4096, maxconnectionsperclient: 512, draintimeoutMs: 30_000 },
+    http: { addr: ':5000', relativeurls: false, headers: {}, cors: { allowedorigins: [] }, trustedproxies: [], maxconnections: 4096, maxconnectionsperclient: 512, draintimeoutMs: 30_000 },
     health: { storagedriver: { enabled: false, intervalMs: 10_000, threshold: 1 } },
     storageservice: { addr: '127.0.0.1:0', maxuploads: 5000, maxuploadsperclient: 500 },
+    ui: { enabled: true },
   });
 });
 
@@ -209,6 +210,7 @@ storageservice:
       relativeurls: true,
       tls: { certificate: join(dir, 'certs/tls.crt'), key: '/etc/certs/tls.key', minimumtls: 'tls1.3', addr: ':443' },
       headers: { 'Strict-Transport-Security': ['max-age=31536000'], 'X-Frame-Options': ['DENY'] },
+      cors: { allowedorigins: [] },
       trustedproxies: ['10.0.0.0/8', '192.168.1.10', '::1'],
       maxconnections: 1000,
       maxconnectionsperclient: 100,
@@ -218,6 +220,7 @@ storageservice:
     health: { storagedriver: { enabled: true, intervalMs: 5000, threshold: 3 } },
     auth: { htpasswd: { realm: 'Registry Realm', path: join(dir, 'auth/htpasswd'), refuseinsecure: true } },
     storageservice: { addr: `unix:${join(dir, 'run/storage.sock')}`, token: '0123abc', url: 'http://storage:5001', maxuploads: 100, maxuploadsperclient: 10 },
+    ui: { enabled: true },
   });
 });
 

@@ -29,11 +29,14 @@ export function defaultTestConfig(): RegistryConfig {
       addr: '127.0.0.1:0',
       relativeurls: false,
       headers: {},
+      cors: { allowedorigins: [] },
       trustedproxies: [],
       draintimeoutMs: 30_000,
     },
     health: { storagedriver: { enabled: false, intervalMs: 10_000, threshold: 1 } },
     storageservice: { addr: '127.0.0.1:5001', maxuploads: 5_000, maxuploadsperclient: 500 },
+    // Off unless a test is about the UI: `/` then answers as registry:2 does (an empty 200).
+    ui: { enabled: false },
   };
 }
 
