@@ -49,7 +49,8 @@ const DROPPED_REQUEST_HEADERS = [
   EXTERNAL_PROTO_HEADER,
   EXTERNAL_HOST_HEADER,
   REQUEST_ID_HEADER,
-  // Node already answered "100 Continue"; storage must not wait for a second go-ahead.
+  // The gateway answers "100 Continue" itself, once the request is let through (see below);
+  // storage must not wait for a second go-ahead.
   'expect',
   // Hop-by-hop (RFC 9110 7.6.1): they describe the client's connection, not the pooled one to
   // storage. The `Connection` header itself is overridden below instead, because http-proxy
@@ -148,6 +149,9 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     if (!req.url?.startsWith('/')) {
       throw new RegistryError('UNSUPPORTED', 'request target must be a path', undefined, { status: 400 });
     }
+    // Authenticated and allowed: now the client may send its body (listeners.ts keeps Node from
+    // inviting it before).
+    if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
     for (const name of DROPPED_REQUEST_HEADERS) delete req.headers[name];
     const headers: Record<string, string> = {
       [EXTERNAL_PROTO_HEADER]: ctx.state.externalProto,
