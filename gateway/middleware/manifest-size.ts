@@ -9,17 +9,12 @@
 // MANIFEST_INVALID would tell a client the manifest is malformed, which it may not be.
 import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
+import { MAX_DRAINED_BYTES } from '../../common/drain-limit.js';
 import { MAX_MANIFEST_BYTES } from '../../common/manifest-limits.js';
 import { respondWithError, writeRawError } from '../oci-response.js';
 import type { GatewayContext, GatewayMiddleware } from '../state.js';
 
 export { MAX_MANIFEST_BYTES };
-
-/**
- * How much of a refused body is read and discarded so that the client, still sending, reads the
- * 413 instead of a reset connection. Past it the connection is closed.
- */
-const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
 
 const MANIFEST_PATH = /^\/v2\/.+\/manifests\/[^/]+$/;
 
