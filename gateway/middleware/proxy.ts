@@ -101,6 +101,11 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
       return;
     }
     proxyReq.on('drain', () => exchange.onDrain?.());
+    // A body filter that gave up (state.ts: requestBody): storage's request is abandoned.
+    const body = exchange.ctx.state.requestBody;
+    body?.once('close', () => {
+      if (!body.readableEnded) proxyReq.destroy();
+    });
     proxyReq.setTimeout(options.idleTimeoutMs, () => {
       exchange.timedOut = true;
       proxyReq.destroy(Object.assign(new Error('storage did not answer in time'), { code: 'ETIMEDOUT' }));
@@ -190,6 +195,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
             agent: upstream.agent,
             headers,
             toProxy: true, // use req.url as it came, without url.parse's rewriting
+            buffer: ctx.state.requestBody, // the body as a middleware filtered it, else req itself
             xfwd: false,
             changeOrigin: false,
           },
