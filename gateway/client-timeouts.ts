@@ -8,6 +8,7 @@
 //   one byte every 20 s).
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
+import { MAX_DRAINED_BYTES } from '../common/drain-limit.js';
 
 export const CLIENT_SILENCE_MS = 60_000;
 
@@ -39,7 +40,7 @@ function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
 }
 
 /**
- * How long, and for how many bytes at most, a connection answered before its body was read goes on
+ * How long (and for at most MAX_DRAINED_BYTES) a connection answered before its body was read goes on
  * reading (and dropping) what the client still sends before it closes. Closing a socket with
  * unread bytes resets it, and a client still writing its body (a manifest over 4 MiB refused by
  * its Content-Length, an upload storage refused early) then gets `EPIPE` or `ECONNRESET`,
@@ -47,7 +48,6 @@ function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
  * short enough that a slow sender is still cut off at once (nginx does the same: lingering_close).
  */
 export const LINGER_MS = 1000;
-export const LINGER_BYTES = 64 * 1024 * 1024;
 
 /** Makes the close Node does after a `Connection: close` answer (socket.destroySoon) linger first. */
 function lingerOnClose(req: IncomingMessage): void {
@@ -64,7 +64,7 @@ function lingerOnClose(req: IncomingMessage): void {
 }
 
 /**
- * Reads and drops what `source` still delivers, for LINGER_MS and LINGER_BYTES at most, then
+ * Reads and drops what `source` still delivers, for LINGER_MS and MAX_DRAINED_BYTES at most, then
  * destroys the socket (at once when `source` ends: nothing is left unread).
  */
 export function lingerThenDestroy(socket: Duplex, source: Readable): void {
@@ -76,7 +76,7 @@ export function lingerThenDestroy(socket: Duplex, source: Readable): void {
   const timer = setTimeout(close, LINGER_MS);
   source.on('data', (chunk: Buffer) => {
     read += chunk.length;
-    if (read > LINGER_BYTES) close();
+    if (read > MAX_DRAINED_BYTES) close();
   });
   source.once('end', close);
   source.resume();

@@ -87,6 +87,10 @@ export async function startListeners(
         scheme === 'https' ? https.createServer({ ...material!.options, ...serverOptions }, guarded) : http.createServer(serverOptions, guarded);
       configureServer(server, scheme, logger, options.headersTimeoutMs ?? 60_000, pending);
       answerConnectThroughApp(server, guarded);
+      // A request with `Expect: 100-continue` goes through the app like any other; Node would
+      // otherwise answer "100 Continue" at once, inviting the body before the client was
+      // authenticated. The proxy sends it once the request is let through (middleware/proxy.ts).
+      server.on('checkContinue', guarded);
       counter.watch(server);
       connections.watch(server, scheme === 'https');
       servers.push(server);

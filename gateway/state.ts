@@ -1,5 +1,6 @@
 // What the gateway's middleware learns about a request, in `ctx.state`, for the ones after it.
 import type { ParameterizedContext, Middleware } from 'koa';
+import type { Readable } from 'node:stream';
 
 export interface GatewayState {
   /** Request id: the trusted proxy's `X-Request-Id`, else a new one. */
@@ -17,6 +18,12 @@ export interface GatewayState {
   bytesSent?: number;
   /** Request body bytes passed on to storage. */
   bytesReceived?: number;
+  /**
+   * The request body as the proxy sends it to storage, when a middleware filters it on the way
+   * (manifest-size.ts); else the request itself. A filter that gives up destroys this stream
+   * before it ends: the proxy then abandons storage's request, so storage stores nothing.
+   */
+  requestBody?: Readable;
 }
 
 export type GatewayContext = ParameterizedContext<GatewayState>;

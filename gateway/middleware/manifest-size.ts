@@ -9,17 +9,12 @@
 // MANIFEST_INVALID would tell a client the manifest is malformed, which it may not be.
 import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
+import { MAX_DRAINED_BYTES } from '../../common/drain-limit.js';
 import { MAX_MANIFEST_BYTES } from '../../common/manifest-limits.js';
 import { respondWithError, writeRawError } from '../oci-response.js';
 import type { GatewayContext, GatewayMiddleware } from '../state.js';
 
 export { MAX_MANIFEST_BYTES };
-
-/**
- * How much of a refused body is read and discarded so that the client, still sending, reads the
- * 413 instead of a reset connection. Past it the connection is closed.
- */
-const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
 
 const MANIFEST_PATH = /^\/v2\/.+\/manifests\/[^/]+$/;
 
@@ -43,44 +38,34 @@ export function manifestSizeLimit(limit = MAX_MANIFEST_BYTES): GatewayMiddleware
 }
 
 /**
- * http-proxy pipes the request into its upstream request (`req.pipe(proxyReq)`): wrapping that
- * one call puts a counter in between and hands it the upstream request to abandon, without the
- * proxy middleware knowing.
+ * Puts a counter between the request and storage: the proxy sends `ctx.state.requestBody`
+ * (http-proxy's `buffer` option) instead of the request itself.
  */
 function countOnTheWay(ctx: GatewayContext, limit: number, message: string): void {
   const req: IncomingMessage = ctx.req;
   const res = ctx.res;
-  const pipe = req.pipe.bind(req);
-  req.pipe = <T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T => {
-    let seen = 0;
-    let refused = false;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        seen += chunk.length;
-        if (seen <= limit) return done(null, chunk);
-        if (!refused) {
-          refused = true;
-          refuse();
-        }
-        if (seen > MAX_DRAINED_BYTES) req.socket.destroy();
-        done(); // past the limit: read and dropped
-      },
-    });
-    const refuse = (): void => {
-      // Storage answered already (an early error): its answer stands, it just gets no more bytes.
-      if (res.headersSent) return;
-      ctx.state.bytesSent = writeRawError(res, 'SIZE_INVALID', { status: 413, message });
-      // Once the 413 is out, storage's request goes: it never sees the end of the body, so it
-      // stores nothing. (The proxy's failure handler leaves a finished response alone.)
-      res.once('close', () => destroy(destination));
-    };
-    pipe(counter).pipe(destination, options);
-    return destination;
+  let seen = 0;
+  let refused = false;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen <= limit) return done(null, chunk);
+      if (!refused) {
+        refused = true;
+        refuse();
+      }
+      if (seen > MAX_DRAINED_BYTES) req.socket.destroy();
+      done(); // past the limit: read and dropped
+    },
+  });
+  const refuse = (): void => {
+    // Storage answered already (an early error): its answer stands, it just gets no more bytes.
+    if (res.headersSent) return;
+    ctx.state.bytesSent = writeRawError(res, 'SIZE_INVALID', { status: 413, message });
+    // Once the 413 is out, storage's request goes (the proxy abandons it when the body it sends
+    // is destroyed before its end): storage never sees the end of the body, so it stores nothing.
+    // (The proxy's failure handler leaves a finished response alone.)
+    res.once('close', () => counter.destroy());
   };
-}
-
-/** The upstream request is a ClientRequest; the pipe signature only promises a WritableStream. */
-function destroy(stream: NodeJS.WritableStream): void {
-  const destroyable = stream as NodeJS.WritableStream & { destroy?: unknown };
-  if (typeof destroyable.destroy === 'function') (destroyable as { destroy(): void }).destroy();
+  ctx.state.requestBody = req.pipe(counter);
 }

@@ -49,7 +49,8 @@ const DROPPED_REQUEST_HEADERS = [
   EXTERNAL_PROTO_HEADER,
   EXTERNAL_HOST_HEADER,
   REQUEST_ID_HEADER,
-  // Node already answered "100 Continue"; storage must not wait for a second go-ahead.
+  // The gateway answers "100 Continue" itself, once the request is let through (see below);
+  // storage must not wait for a second go-ahead.
   'expect',
   // Hop-by-hop (RFC 9110 7.6.1): they describe the client's connection, not the pooled one to
   // storage. The `Connection` header itself is overridden below instead, because http-proxy
@@ -100,6 +101,11 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
       return;
     }
     proxyReq.on('drain', () => exchange.onDrain?.());
+    // A body filter that gave up (state.ts: requestBody): storage's request is abandoned.
+    const body = exchange.ctx.state.requestBody;
+    body?.once('close', () => {
+      if (!body.readableEnded) proxyReq.destroy();
+    });
     proxyReq.setTimeout(options.idleTimeoutMs, () => {
       exchange.timedOut = true;
       proxyReq.destroy(Object.assign(new Error('storage did not answer in time'), { code: 'ETIMEDOUT' }));
@@ -148,6 +154,9 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     if (!req.url?.startsWith('/')) {
       throw new RegistryError('UNSUPPORTED', 'request target must be a path', undefined, { status: 400 });
     }
+    // Authenticated and allowed: now the client may send its body (listeners.ts keeps Node from
+    // inviting it before).
+    if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
     for (const name of DROPPED_REQUEST_HEADERS) delete req.headers[name];
     const headers: Record<string, string> = {
       [EXTERNAL_PROTO_HEADER]: ctx.state.externalProto,
@@ -186,6 +195,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
             agent: upstream.agent,
             headers,
             toProxy: true, // use req.url as it came, without url.parse's rewriting
+            buffer: ctx.state.requestBody, // the body as a middleware filtered it, else req itself
             xfwd: false,
             changeOrigin: false,
           },

@@ -1,16 +1,9 @@
 // Request-body helpers: storage never buffers blobs, only manifests (bounded, with raw-body).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import getRawBody from 'raw-body';
+import { MAX_DRAINED_BYTES } from '../../common/drain-limit.js';
 import { RegistryError } from '../../common/errors.js';
 import { noteBytesReceived } from '../../common/buffer-reclaim.js';
-
-/**
- * How much of a too-large body is read and discarded before answering 413. Answering before
- * the body is read makes the connection unusable: it must then be closed while the client is
- * still sending, and a client (or the gateway's proxy) that gets a reset before reading the
- * answer reports a failed connection (502) instead of the 413. Past this, the answer closes it.
- */
-export const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
 
 /** Whether the request carries a body (a chunked one, or a non-zero Content-Length). */
 export function hasBody(req: IncomingMessage): boolean {
@@ -33,12 +26,12 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 /**
- * Reads and drops the rest of a refused body, up to MAX_DISCARDED_BYTES; past that it stops
+ * Reads and drops the rest of a refused body, up to MAX_DRAINED_BYTES; past that it stops
  * reading, and the answer closes the connection (Node does when the body is unread).
  */
 async function discardRest(req: IncomingMessage): Promise<void> {
-  if (req.readableEnded || Number(req.headers['content-length'] ?? 0) > MAX_DISCARDED_BYTES) return;
-  await discardBody(req, MAX_DISCARDED_BYTES);
+  if (req.readableEnded || Number(req.headers['content-length'] ?? 0) > MAX_DRAINED_BYTES) return;
+  await discardBody(req, MAX_DRAINED_BYTES);
 }
 
 /**
@@ -75,14 +68,14 @@ export function discardBody(req: IncomingMessage, maxBytes: number): Promise<boo
 
 /**
  * After an answer given before the request body was read (an error, say): reads and drops the rest
- * of the body, so the connection stays usable, and closes it past MAX_DISCARDED_BYTES. Closing
+ * of the body, so the connection stays usable, and closes it past MAX_DRAINED_BYTES. Closing
  * right away, with unread bytes, makes the kernel reset the connection, and the gateway, still
  * sending the body, could see the reset before the answer and report 502 for what was a 404.
  */
 export function discardAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete) return;
   res.once('finish', () => {
-    void discardBody(req, MAX_DISCARDED_BYTES).then((ended) => {
+    void discardBody(req, MAX_DRAINED_BYTES).then((ended) => {
       if (!ended) req.socket.destroy();
     });
   });

@@ -3,22 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { ACCESS_POLICY as POLICY } from '../helpers/access-policy.js';
 import { runCli } from './run-cli.js';
 
-const POLICY = `groups:
-  team: [alice, bob]
-admins: [root]
-rules:
-  - repositories: ["{user}/**"]
-    users: ["*"]
-    actions: [pull, push, delete]
-  - repositories: ["team/**"]
-    groups: [team]
-    actions: [pull, push]
-  - repositories: ["public/**"]
-    anonymous: true
-    actions: [pull]
-`;
 
 function files(t: ExecutionContext, policy: string): { dir: string; policy: string; config: string } {
   const dir = mkdtempSync(join(tmpdir(), 'registry-cli-access-'));
@@ -47,7 +34,7 @@ test('access check prints allowed or denied and the deciding rule; exit status 0
 
   const anonymous = await runCli(['access', 'check', '--anonymous', 'pull', 'public/base', '--policy', policy]);
   t.is(anonymous.code, 0);
-  t.regex(anonymous.stdout, /^anonymous pull public\/base: allowed by rules\[3\]/);
+  t.regex(anonymous.stdout, /^anonymous pull public\/base: allowed by rules\[4\]/);
   t.is((await runCli(['access', 'check', '--anonymous', 'push', 'public/base', '--policy', policy])).code, 1);
 });
 
@@ -87,6 +74,6 @@ test('config check with a good policy says so and shows access.path', async (t) 
   const { policy, config } = files(t, POLICY);
   const check = await runCli(['config', 'check', '--config', config]);
   t.is(check.code, 0, check.stderr);
-  t.regex(check.stderr, new RegExp(`registry: access policy OK \\(${policy.replaceAll('/', '\\/')}, 3 rules\\)`));
+  t.regex(check.stderr, new RegExp(`registry: access policy OK \\(${policy.replaceAll('/', '\\/')}, 4 rules\\)`));
   t.regex(check.stdout, /^access:\n {2}path: .*access\.yml$/m);
 });

@@ -6,29 +6,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { ACCESS_POLICY as POLICY } from '../helpers/access-policy.js';
 import { RegistryClient, sha256, type HttpResponse } from '../helpers/storage-http.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const PASSWORDS = { alice: 'alice-pw', bob: 'bob-pw', puller: 'puller-pw', root: 'root-pw', carol: 'carol-pw' } as const;
 type User = keyof typeof PASSWORDS;
 
-const POLICY = `groups:
-  team: [alice, bob]
-admins: [root]
-rules:
-  - repositories: ["{user}/**"]
-    users: ["*"]
-    actions: [pull, push, delete]
-  - repositories: ["team/**"]
-    groups: [team]
-    actions: [pull, push]
-  - repositories: ["**"]
-    users: [puller]
-    actions: [pull]
-  - repositories: ["public/**"]
-    anonymous: true
-    actions: [pull]
-`;
 
 let stack: Stack;
 let policyDir: string;

@@ -13,10 +13,11 @@ import type { RunningServer } from '../../common/running-server.js';
 import { runGateway } from '../../gateway/main.js';
 import { runStorage } from '../../storage/main.js';
 import { testConfig } from '../helpers/config.js';
+import { sha256 } from '../helpers/digest.js';
+import { RegistryClient } from '../helpers/storage-http.js';
 import { captureLogger, type CapturedLogs } from './helpers/capture-logger.js';
 import { request } from './helpers/http-client.js';
 import { startRecordingUpstream } from './helpers/recording-upstream.js';
-import { pushBlob, sha256Digest } from './helpers/registry-client.js';
 
 interface Pair {
   gatewayUrl: string;
@@ -58,7 +59,7 @@ const handedOff = (logs: CapturedLogs) => logs.raw().includes('file handoff');
 
 async function checkDownloads(t: ExecutionContext, pair: Pair, spoof = false): Promise<void> {
   const blob = randomBytes(5 * 1024 * 1024 + 123);
-  const { digest } = await pushBlob(pair.gatewayUrl, 'team/app', blob);
+  const { digest } = await new RegistryClient(pair.gatewayUrl).uploadBlob('team/app', blob);
   const extra: Record<string, string> = spoof ? { 'x-registry-file-handoff': '1', 'x-registry-file': 'docker/registry/v2/repositories' } : {};
   const url = `${pair.gatewayUrl}/v2/team/app/blobs/${digest}`;
 
@@ -80,7 +81,7 @@ async function checkDownloads(t: ExecutionContext, pair: Pair, spoof = false): P
   t.is(head.status, 200);
   t.is(head.headers['content-length'], String(blob.length));
 
-  const unknown = await request(`${pair.gatewayUrl}/v2/team/app/blobs/${sha256Digest(Buffer.from('nope'))}`);
+  const unknown = await request(`${pair.gatewayUrl}/v2/team/app/blobs/${sha256(Buffer.from('nope'))}`);
   t.is(unknown.status, 404);
   t.is(JSON.parse(unknown.text).errors[0].code, 'BLOB_UNKNOWN');
 }
@@ -120,7 +121,7 @@ test('a file outside the directory storage declared is refused, through a symbol
   const gateway = await runGateway(testConfig({ storageservice: { addr: upstream.addr } }), logs.logger, { closeGraceMs: 200 });
   t.teardown(() => gateway.close());
   for (let i = 0; i < 3; i++) {
-    const answer = await request(`${gateway.urls[0]}/v2/team/app/blobs/${sha256Digest(Buffer.from('x'))}`);
+    const answer = await request(`${gateway.urls[0]}/v2/team/app/blobs/${sha256(Buffer.from('x'))}`);
     t.is(answer.status, 502);
     t.false(answer.text.includes('not a blob'));
   }
@@ -147,7 +148,7 @@ test('a file the gateway cannot open turns handoff off, and the download is aske
   const logs = captureLogger('debug');
   const gateway = await runGateway(testConfig({ storageservice: { addr: upstream.addr } }), logs.logger, { closeGraceMs: 200 });
   t.teardown(() => gateway.close());
-  const url = `${gateway.urls[0]}/v2/team/app/blobs/${sha256Digest(Buffer.from('x'))}`;
+  const url = `${gateway.urls[0]}/v2/team/app/blobs/${sha256(Buffer.from('x'))}`;
   for (let i = 0; i < 2; i++) {
     const answer = await request(url);
     t.is(answer.status, 200);

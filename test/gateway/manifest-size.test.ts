@@ -5,7 +5,7 @@ import http from 'node:http';
 import { MAX_MANIFEST_BYTES as GATEWAY_LIMIT } from '../../gateway/middleware/manifest-size.js';
 import { MAX_MANIFEST_BYTES as STORAGE_LIMIT } from '../../storage/registry/manifest-parser.js';
 import { request, type TestResponse } from './helpers/http-client.js';
-import { pushBlob } from './helpers/registry-client.js';
+import { basicAuth, RegistryClient } from '../helpers/storage-http.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const alice = { user: 'alice', password: 's3cret' };
@@ -17,7 +17,7 @@ let manifestOf: (paddingBytes: number) => Buffer;
 test.before(async () => {
   stack = await startStack({ users: { alice: alice.password } });
   const config = Buffer.from('{}');
-  const { digest } = await pushBlob(stack.gatewayUrl, 'probe/big', config, { basicAuth: alice });
+  const { digest } = await new RegistryClient(stack.gatewayUrl, basicAuth(alice.user, alice.password)).uploadBlob('probe/big', config);
   manifestOf = (paddingBytes) =>
     Buffer.from(
       JSON.stringify({

@@ -12,7 +12,8 @@ import { promisify } from 'node:util';
 import { request } from './helpers/http-client.js';
 import { startNginx, type RunningNginx } from './helpers/nginx.js';
 import { buildOciLayout } from '../helpers/oci-image.js';
-import { getBlob, pushBlob, sha256Digest } from './helpers/registry-client.js';
+import { sha256 } from '../helpers/digest.js';
+import { basicAuth, RegistryClient } from '../helpers/storage-http.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const run = promisify(execFile);
@@ -43,12 +44,12 @@ test('a 32 MiB blob goes up and comes back through nginx; Locations carry the na
   const data = randomBytes(32 * MiB);
   const host = `docker-registry.home:${nginx.port}`;
   // Chunked, like docker's PATCH: nginx must stream it on (proxy_request_buffering off, HTTP/1.1).
-  const client = { basicAuth: alice, headers: { host }, localAddress: '127.0.0.5', chunked: true };
-  const pushed = await pushBlob(nginx.url, 'probe/nginx', data, client);
+  const client = new RegistryClient(nginx.url, { ...basicAuth(alice.user, alice.password), host }, { localAddress: '127.0.0.5' });
+  const pushed = await client.uploadBlob('probe/nginx', data, { chunked: true });
   for (const location of pushed.locations) t.true(location.startsWith(`http://${host}/v2/probe/nginx/blobs/`), location);
-  const pulled = await getBlob(nginx.url, 'probe/nginx', pushed.digest, client);
+  const pulled = await client.getBlob('probe/nginx', pushed.digest);
   t.is(pulled.status, 200);
-  t.is(sha256Digest(pulled.body), pushed.digest);
+  t.is(sha256(pulled.body), pushed.digest);
   t.true(pulled.body.equals(data));
 
   // The gateway saw the real client behind nginx, and nginx's request id.
@@ -60,10 +61,11 @@ test('a 32 MiB blob goes up and comes back through nginx; Locations carry the na
 
 test('eight concurrent pushes through nginx all land', async (t) => {
   const blobs = Array.from({ length: 8 }, () => randomBytes(3 * MiB));
-  const pushed = await Promise.all(blobs.map((data) => pushBlob(nginx.url, 'probe/nginx-parallel', data, { basicAuth: alice })));
-  t.deepEqual(pushed.map((p) => p.digest), blobs.map(sha256Digest));
-  const pulled = await Promise.all(pushed.map((p) => getBlob(nginx.url, 'probe/nginx-parallel', p.digest, { basicAuth: alice })));
-  t.deepEqual(pulled.map((r) => sha256Digest(r.body)), blobs.map(sha256Digest));
+  const client = new RegistryClient(nginx.url, basicAuth(alice.user, alice.password));
+  const pushed = await Promise.all(blobs.map((data) => client.uploadBlob('probe/nginx-parallel', data)));
+  t.deepEqual(pushed.map((p) => p.digest), blobs.map(sha256));
+  const pulled = await Promise.all(pushed.map((p) => client.getBlob('probe/nginx-parallel', p.digest)));
+  t.deepEqual(pulled.map((r) => sha256(r.body)), blobs.map(sha256));
 });
 
 test('skopeo copies an image into the registry through nginx and back out unchanged', async (t) => {
@@ -80,7 +82,7 @@ test('skopeo copies an image into the registry through nginx and back out unchan
     await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', 'alice:s3cret', `oci:${layoutDir}:v1`, ref]);
 
     const { stdout: raw } = await skopeo(['inspect', '--raw', '--tls-verify=false', '--creds', 'alice:s3cret', ref]);
-    t.is(sha256Digest(Buffer.from(raw)), image.manifest.digest, 'the manifest is stored byte for byte');
+    t.is(sha256(Buffer.from(raw)), image.manifest.digest, 'the manifest is stored byte for byte');
 
     const { stdout: tags } = await skopeo(['list-tags', '--tls-verify=false', '--creds', 'alice:s3cret', `docker://127.0.0.1:${nginx.port}/probe/skopeo`]);
     t.deepEqual(JSON.parse(tags).Tags, ['v1']);

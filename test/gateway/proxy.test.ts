@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import { runGateway } from '../../gateway/main.js';
 import { runStorage } from '../../storage/main.js';
 import { testConfig } from '../helpers/config.js';
+import { sha256 } from '../helpers/digest.js';
+import { locationPath, RegistryClient } from '../helpers/storage-http.js';
 import { captureLogger } from './helpers/capture-logger.js';
 import { request } from './helpers/http-client.js';
 import { startRecordingUpstream, type RecordingUpstream, type UpstreamHandler } from './helpers/recording-upstream.js';
-import { follow, getBlob, pushBlob, sha256Digest } from './helpers/registry-client.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const MiB = 1024 * 1024;
@@ -33,11 +34,12 @@ test.after.always(async () => {
 
 test('a blob goes up (POST, PATCH, PUT ?digest=) and comes back byte for byte, with ranges and HEAD', async (t) => {
   const data = randomBytes(3 * MiB + 17);
-  const pushed = await pushBlob(stack.gatewayUrl, 'probe/roundtrip', data);
+  const client = new RegistryClient(stack.gatewayUrl);
+  const pushed = await client.uploadBlob('probe/roundtrip', data);
   t.is(pushed.final.headers['docker-content-digest'], pushed.digest);
   t.is(pushed.final.headers['x-content-type-options'], 'nosniff');
 
-  const pulled = await getBlob(stack.gatewayUrl, 'probe/roundtrip', pushed.digest);
+  const pulled = await client.getBlob('probe/roundtrip', pushed.digest);
   t.is(pulled.status, 200);
   t.is(pulled.headers['content-length'], String(data.length));
   t.is(pulled.headers['docker-content-digest'], pushed.digest);
@@ -57,10 +59,10 @@ test('a blob goes up (POST, PATCH, PUT ?digest=) and comes back byte for byte, w
 
 test('a monolithic upload (POST then PUT with the body, as containerd does) works', async (t) => {
   const data = randomBytes(512 * 1024);
-  const digest = sha256Digest(data);
+  const digest = sha256(data);
   const started = await request(`${stack.gatewayUrl}/v2/probe/mono/blobs/uploads/`, { method: 'POST', headers: { 'content-length': '0' } });
   t.is(started.status, 202);
-  const target = new URL(follow(stack.gatewayUrl, String(started.headers.location)));
+  const target = new URL(locationPath(String(started.headers.location)), stack.gatewayUrl);
   target.searchParams.set('digest', digest);
   const put = await request(target.toString(), {
     method: 'PUT',
@@ -68,17 +70,18 @@ test('a monolithic upload (POST then PUT with the body, as containerd does) work
     body: data,
   });
   t.is(put.status, 201);
-  t.true((await getBlob(stack.gatewayUrl, 'probe/mono', digest)).body.equals(data));
+  t.true((await new RegistryClient(stack.gatewayUrl).getBlob('probe/mono', digest)).body.equals(data));
 });
 
 test('32 parallel uploads of a few MiB each all land with the right digests', async (t) => {
   const blobs = Array.from({ length: 32 }, (_, i) => randomBytes(2 * MiB + i * 1031));
-  const pushed = await Promise.all(blobs.map((data, i) => pushBlob(stack.gatewayUrl, `probe/parallel${i % 4}`, data)));
-  t.deepEqual(pushed.map((p) => p.digest), blobs.map(sha256Digest));
-  const pulled = await Promise.all(pushed.map((p, i) => getBlob(stack.gatewayUrl, `probe/parallel${i % 4}`, p.digest)));
+  const client = new RegistryClient(stack.gatewayUrl);
+  const pushed = await Promise.all(blobs.map((data, i) => client.uploadBlob(`probe/parallel${i % 4}`, data)));
+  t.deepEqual(pushed.map((p) => p.digest), blobs.map(sha256));
+  const pulled = await Promise.all(pushed.map((p, i) => client.getBlob(`probe/parallel${i % 4}`, p.digest)));
   for (const [i, res] of pulled.entries()) {
     t.is(res.status, 200);
-    t.is(sha256Digest(res.body), pushed[i]!.digest);
+    t.is(sha256(res.body), pushed[i]!.digest);
   }
 });
 
@@ -135,8 +138,9 @@ test('storage on a unix socket (storageservice.addr unix:/path)', async (t) => {
   const gateway = await runGateway(testConfig({ storageservice: { addr: `unix:${socketPath}` } }), captureLogger('warn').logger);
   try {
     const data = randomBytes(300 * 1024);
-    const pushed = await pushBlob(gateway.urls[0]!, 'probe/unix', data);
-    t.true((await getBlob(gateway.urls[0]!, 'probe/unix', pushed.digest)).body.equals(data));
+    const client = new RegistryClient(gateway.urls[0]!);
+    const pushed = await client.uploadBlob('probe/unix', data);
+    t.true((await client.getBlob('probe/unix', pushed.digest)).body.equals(data));
   } finally {
     await gateway.close();
     await storage.close();
@@ -189,7 +193,7 @@ test('request headers clients rely on reach storage unchanged, and storage\'s st
       'content-range': '0-9',
       'content-type': 'application/octet-stream',
       'content-length': String(body.length),
-      'docker-content-digest': sha256Digest(body),
+      'docker-content-digest': sha256(body),
       'user-agent': 'docker/20.10.24',
     };
     const res = await request(`${gatewayUrl}/v2/probe/headers/blobs/uploads/abc?_state=s&digest=x`, { method: 'PATCH', headers, body });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildOciLayout } from '../helpers/oci-image.js';
-import { sha256Digest } from './helpers/registry-client.js';
+import { sha256 } from '../helpers/digest.js';
 import { startStack } from './helpers/stack.js';
 
 const run = promisify(execFile);
@@ -28,7 +28,7 @@ test('skopeo pushes and pulls an image directly through the gateway', async (t) 
     await skopeo(['login', '--tls-verify=false', '-u', 'alice', '-p', 's3cret', host]);
     await skopeo(['copy', '--dest-tls-verify=false', `oci:${layoutDir}:v1`, `docker://${host}/probe/direct:v1`]);
     const { stdout: raw } = await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${host}/probe/direct:v1`]);
-    t.is(sha256Digest(Buffer.from(raw)), image.manifest.digest);
+    t.is(sha256(Buffer.from(raw)), image.manifest.digest);
     await skopeo(['copy', '--src-tls-verify=false', `docker://${host}/probe/direct:v1`, `oci:${join(work, 'pulled')}:v1`]);
     for (const { digest } of image.layers) {
       const layer = (dir: string) => readFile(join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length)));

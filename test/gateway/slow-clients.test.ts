@@ -3,7 +3,7 @@
 // that every test ends in seconds.
 import { connect, type Socket } from 'node:net';
 import test from 'ava';
-import { pushBlob } from './helpers/registry-client.js';
+import { basicAuth, RegistryClient } from '../helpers/storage-http.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const USERS = { alice: 'wonderland' };
@@ -111,10 +111,8 @@ test('2,000 idle and slow connections from one address do not stop another clien
   for (let i = 0; i < 50 && stillOpen() > 512; i++) await new Promise((resolve) => setTimeout(resolve, 100));
   t.is(stillOpen(), 512, `the per-address cap closed the surplus (${refused} could not even connect)`);
   const started = Date.now();
-  const pushed = await pushBlob(stack.gatewayUrl, 'team/app', Buffer.alloc(256 * 1024, 7), {
-    basicAuth: { user: 'alice', password: 'wonderland' },
-    localAddress: '127.0.0.2',
-  });
+  const client = new RegistryClient(stack.gatewayUrl, basicAuth('alice', 'wonderland'), { localAddress: '127.0.0.2' });
+  const pushed = await client.uploadBlob('team/app', Buffer.alloc(256 * 1024, 7));
   t.is(pushed.final.status, 201);
   t.true(Date.now() - started < 10_000);
 });

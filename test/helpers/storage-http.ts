@@ -20,6 +20,8 @@ export interface SendOptions {
   headers?: Record<string, string>;
   body?: Buffer | string | Readable;
   timeoutMs?: number;
+  /** Source address, e.g. 127.0.0.2 to look like another client on loopback. */
+  localAddress?: string;
 }
 
 export { sha256 };
@@ -29,12 +31,20 @@ export function send(baseUrl: string, path: string, options: SendOptions = {}): 
   const base = new URL(baseUrl);
   const headers: Record<string, string> = { ...options.headers };
   const body = options.body;
-  if ((typeof body === 'string' || Buffer.isBuffer(body)) && !hasHeader(headers, 'content-length')) {
+  if ((typeof body === 'string' || Buffer.isBuffer(body)) && !hasHeader(headers, 'content-length') && !hasHeader(headers, 'transfer-encoding')) {
     headers['content-length'] = String(Buffer.byteLength(body));
   }
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: base.hostname, port: base.port || undefined, path, method: options.method ?? 'GET', headers, agent: false },
+      {
+        host: base.hostname,
+        port: base.port || undefined,
+        path,
+        method: options.method ?? 'GET',
+        headers,
+        localAddress: options.localAddress,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -90,15 +100,35 @@ export const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ].join(', ');
 
+/** An `Authorization: Basic` header for RegistryClient's extra headers. */
+export function basicAuth(user: string, password: string): Record<string, string> {
+  return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}
+
+export interface ClientOptions {
+  /** Source address of every request, e.g. 127.0.0.2 to look like another client on loopback. */
+  localAddress?: string;
+}
+
+export interface UploadResult {
+  digest: string;
+  /** Every Location header the server sent (POST, PATCH, PUT), as sent. */
+  locations: string[];
+  /** The answer to the final PUT. */
+  final: HttpResponse;
+}
+
 /** The registry operations tests repeat, over `send`; each throws with the answer on a surprise. */
 export class RegistryClient {
   constructor(
     public baseUrl: string,
     private readonly extraHeaders: Record<string, string> = {},
+    private readonly options: ClientOptions = {},
   ) {}
 
   send(path: string, options: SendOptions = {}): Promise<HttpResponse> {
-    return send(this.baseUrl, path, { ...options, headers: { ...this.extraHeaders, ...options.headers } });
+    const headers = { ...this.extraHeaders, ...options.headers };
+    return send(this.baseUrl, path, { localAddress: this.options.localAddress, ...options, headers });
   }
 
   /**
@@ -121,17 +151,29 @@ export class RegistryClient {
 
   /** POST, one PATCH with the whole blob, PUT `?digest=` (what skopeo and docker do). */
   async pushBlobStreamed(name: string, data: Buffer): Promise<string> {
+    return (await this.uploadBlob(name, data)).digest;
+  }
+
+  /**
+   * POST, one PATCH with the whole blob (`chunked`: without Content-Length, as docker sends it),
+   * PUT `?digest=`; returns every Location the server sent and the final answer.
+   */
+  async uploadBlob(name: string, data: Buffer, { chunked = false } = {}): Promise<UploadResult> {
     const digest = sha256(data);
-    const location = await this.startUpload(name);
-    const patched = await this.send(location, {
+    const started = await this.send(`/v2/${name}/blobs/uploads/`, { method: 'POST' });
+    expectStatus(started, 202, `POST upload to ${name}`);
+    const locations = [started.header('location')];
+    const patched = await this.send(locationPath(locations[0]!), {
       method: 'PATCH',
-      headers: { 'content-type': 'application/octet-stream' },
+      headers: { 'content-type': 'application/octet-stream', ...(chunked ? { 'transfer-encoding': 'chunked' } : {}) },
       body: data,
     });
     expectStatus(patched, 202, `PATCH to ${name}`);
-    const done = await this.send(withQuery(locationPath(patched.header('location')), 'digest', digest), { method: 'PUT' });
-    expectStatus(done, 201, `PUT upload to ${name}`);
-    return digest;
+    locations.push(patched.header('location'));
+    const final = await this.send(withQuery(locationPath(locations[1]!), 'digest', digest), { method: 'PUT' });
+    expectStatus(final, 201, `PUT upload to ${name}`);
+    locations.push(final.header('location'));
+    return { digest, locations, final };
   }
 
   /** POST a new upload session; returns the path to send its chunks to. */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { parseYamlFile, type RawMap } from '../../../common/config/raw.js';
 import { openPolicySource, PolicyError, type PolicySource } from '../../../gateway/access/index.js';
+import { waitFor } from '../../helpers/wait.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 
 const ALICE_PULLS = 'rules:\n  - {repositories: ["shared/*"], users: [alice], actions: [pull]}\n';
@@ -26,14 +27,6 @@ async function open(t: ExecutionContext, path: string) {
   return { source, logs };
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 const mayPush = async (source: PolicySource) => (await source.current()).decide({ user: 'alice' }, 'push', 'shared/app').allowed;
 
 test('a grant added to the file applies once the change is seen, and a grant removed stops applying', async (t) => {
@@ -41,10 +34,10 @@ test('a grant added to the file applies once the change is seen, and a grant rem
   const { source, logs } = await open(t, path);
   t.false(await mayPush(source));
   await writeFile(path, ALICE_PUSHES);
-  await waitFor(() => source.reloads() === 1);
+  await waitFor(() => source.reloads() === 1, 3000, 20);
   t.true(await mayPush(source));
   await writeFile(path, ALICE_PULLS);
-  await waitFor(() => source.reloads() === 2);
+  await waitFor(() => source.reloads() === 2, 3000, 20);
   t.false(await mayPush(source));
   t.true(logs.lines().some((line) => line.msg === 'access policy: file changed, policy reloaded' && line.rules === 1));
 });
@@ -65,13 +58,13 @@ test('a broken file keeps the last good policy and logs the line; fixing it appl
   const path = await policyFile(t, ALICE_PUSHES);
   const { source, logs } = await open(t, path);
   await writeFile(path, 'rules:\n  - {repositories: ["shared/*"], users: [alice], actions: [pul]}\n');
-  await waitFor(() => logs.lines().some((line) => line.level === 50));
+  await waitFor(() => logs.lines().some((line) => line.level === 50), 3000, 20);
   t.true(await mayPush(source), 'the last good policy is still in force');
   const error = logs.lines().find((line) => line.level === 50)!;
   t.deepEqual(error.problems, [`${path} line 2: rules[1].actions: unknown action "pul" (accepted: pull, push, delete)`]);
   t.regex(String(error.msg), /keeping the last good policy/);
   await writeFile(path, ALICE_PULLS);
-  await waitFor(() => source.reloads() === 1);
+  await waitFor(() => source.reloads() === 1, 3000, 20);
   t.false(await mayPush(source));
 });
 
@@ -79,7 +72,7 @@ test('a deleted file keeps the policy; a broken or missing file at start-up is a
   const path = await policyFile(t, ALICE_PUSHES);
   const { source, logs } = await open(t, path);
   await rm(path);
-  await waitFor(() => logs.lines().some((line) => line.level === 50));
+  await waitFor(() => logs.lines().some((line) => line.level === 50), 3000, 20);
   t.true(await mayPush(source));
 
   const logger = captureLogger().logger;

@@ -2,26 +2,10 @@
 // and the decision that names the rule.
 import test from 'ava';
 import { AccessPolicy, ANONYMOUS, compileRepositoryGlob, describeDecision, parsePolicyText, type Subject } from '../../../gateway/access/index.js';
+import { ACCESS_POLICY } from '../../helpers/access-policy.js';
 
-const ISSUE_POLICY = `groups:
-  team: [alice, bob]
-admins: [root]
-rules:
-  - repositories: ["{user}/**"]
-    users: ["*"]
-    actions: [pull, push, delete]
-  - repositories: ["team/**"]
-    groups: [team]
-    actions: [pull, push]
-  - repositories: ["**"]
-    users: [k8s-puller]
-    actions: [pull]
-  - repositories: ["public/**"]
-    anonymous: true
-    actions: [pull]
-`;
 
-const policy = new AccessPolicy(parsePolicyText(ISSUE_POLICY, 'policy.yml'));
+const policy = new AccessPolicy(parsePolicyText(ACCESS_POLICY, 'policy.yml'));
 const user = (name: string): Subject => ({ user: name });
 
 test('* stays within one path component, ** crosses components (and matches zero of them)', (t) => {
@@ -74,9 +58,9 @@ test('the issue\'s policy: own namespace, team namespace, pull-everything user, 
   t.false(allowed(user('bob'), 'delete', 'team/svc'), 'the team rule grants no delete');
   t.false(allowed(user('carol'), 'pull', 'team/svc'), 'carol is not in the team');
   // a pull-only user
-  t.true(allowed(user('k8s-puller'), 'pull', 'alice/app'));
-  t.false(allowed(user('k8s-puller'), 'push', 'alice/app'));
-  t.true(allowed(user('k8s-puller'), 'push', 'k8s-puller/own'), 'union: the {user} rule applies to everyone');
+  t.true(allowed(user('puller'), 'pull', 'alice/app'));
+  t.false(allowed(user('puller'), 'push', 'alice/app'));
+  t.true(allowed(user('puller'), 'push', 'puller/own'), 'union: the {user} rule applies to everyone');
   // anonymous
   t.true(allowed(ANONYMOUS, 'pull', 'public/base'));
   t.false(allowed(ANONYMOUS, 'push', 'public/base'));
@@ -97,7 +81,7 @@ test('the decision names the rule (first granting one) and where it is written',
   t.is(describeDecision(decision), 'allowed by rules[2] (policy.yml line 8: team/** → pull, push)');
   t.is(describeDecision(policy.decide(user('root'), 'delete', 'x')), 'allowed: admin (policy.yml line 3)');
   t.deepEqual(policy.decide(user('bob'), 'pull', 'alice/app'), { allowed: false, by: 'no-rule' });
-  t.like(policy.decide(user('k8s-puller'), 'pull', 'public/x'), { by: 'rule', rule: { index: 3 } });
+  t.like(policy.decide(user('puller'), 'pull', 'public/x'), { by: 'rule', rule: { index: 3 } });
 });
 
 test('union of grants across rules; nothing that no rule grants', (t) => {
@@ -120,10 +104,10 @@ test('union of grants across rules; nothing that no rule grants', (t) => {
 });
 
 test('allowsEverywhere and grantsAnonymous, for the catalog and for anonymous requests', (t) => {
-  t.true(policy.allowsEverywhere(user('k8s-puller'), 'pull'));
+  t.true(policy.allowsEverywhere(user('puller'), 'pull'));
   t.true(policy.allowsEverywhere(user('root'), 'pull'));
   t.false(policy.allowsEverywhere(user('alice'), 'pull'));
-  t.false(policy.allowsEverywhere(user('k8s-puller'), 'push'));
+  t.false(policy.allowsEverywhere(user('puller'), 'push'));
   t.true(policy.grantsAnonymous);
   t.false(new AccessPolicy(parsePolicyText('rules: [{repositories: [x], users: [a], actions: [pull]}]', 'p')).grantsAnonymous);
 });
