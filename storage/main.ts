@@ -12,6 +12,7 @@ import { createStorageApp } from './app.js';
 import { checkOnlyGatewayCanReach } from './boundary.js';
 import { FilesystemDriver } from './driver/filesystem.js';
 import { paths, REPOSITORIES } from './registry/paths.js';
+import { Notifier } from './notifications/notifier.js';
 import { Registry } from './registry/registry.js';
 import { purgeUploads } from './registry/upload-purger.js';
 
@@ -31,9 +32,12 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
     maxUploads: config.storageservice.maxuploads,
     maxUploadsPerClient: config.storageservice.maxuploadsperclient,
   });
+  const endpoints = config.notifications?.endpoints ?? [];
+  const notifier = endpoints.length > 0 ? new Notifier(endpoints, logger, config.http.addr, config.http.host) : undefined;
   const app = createStorageApp({
     registry,
     logger,
+    notifier,
     options: {
       deleteEnabled: config.storage.delete.enabled,
       readOnly: config.storage.maintenance.readonly.enabled,
@@ -66,6 +70,7 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await notifier?.close();
     },
   };
 }

@@ -13,7 +13,7 @@ import type { BlobRange } from '../registry/blob-store.js';
 import { digestParam, nameParam, requireDeleteEnabled } from './params.js';
 import { emptyBody } from '../http/empty-body.js';
 
-export function blobHandlers({ registry, options }: StorageDeps) {
+export function blobHandlers({ registry, options, notifier }: StorageDeps) {
   return {
     async get(ctx: Context): Promise<void> {
       const name = nameParam(ctx);
@@ -28,6 +28,7 @@ export function blobHandlers({ registry, options }: StorageDeps) {
       ctx.status = range ? 206 : 200;
       if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
       const length = range ? range.end - range.start + 1 : size;
+      notifier?.blob(ctx, 'pull', name, digest.digest, size);
       if (ctx.method === 'HEAD') {
         // Koa answers HEAD with the headers only; no file is opened.
         ctx.length = length;
@@ -65,6 +66,7 @@ export function blobHandlers({ registry, options }: StorageDeps) {
       if (!(await registry.blobs.unlink(name, digest))) {
         throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.digest });
       }
+      notifier?.emit(ctx, 'delete', { digest: digest.digest, repository: name });
       ctx.status = 202;
       ctx.set('Docker-Content-Digest', digest.digest);
       emptyBody(ctx);

@@ -16,12 +16,14 @@ import { emptyBody } from '../http/empty-body.js';
 // manifests for 20 s: peak RSS 244 -> 166 MiB, and 112 MiB with start.ts's heap and malloc settings).
 const MANIFEST_BUDGET_BYTES = 8 * 1024 * 1024;
 
-export function manifestHandlers({ registry, options }: StorageDeps) {
+export function manifestHandlers({ registry, options, notifier }: StorageDeps) {
   const manifestBytes = new Budget(MANIFEST_BUDGET_BYTES);
   return {
     async get(ctx: Context): Promise<void> {
       const name = nameParam(ctx);
-      const manifest = await registry.manifests.get(name, stringParam(ctx, 'reference'));
+      const reference = stringParam(ctx, 'reference');
+      const manifest = await registry.manifests.get(name, reference);
+      notifier?.manifest(ctx, 'pull', name, describe(manifest.mediaType, manifest.digest.digest, manifest.content), tagOf(reference));
       ctx.status = 200;
       ctx.set('Docker-Content-Digest', manifest.digest.digest);
       ctx.set('ETag', `"${manifest.digest.digest}"`);
@@ -42,7 +44,9 @@ export function manifestHandlers({ registry, options }: StorageDeps) {
       const weight = Number.isSafeInteger(declared) && declared >= 0 ? declared : MAX_MANIFEST_BYTES;
       const result = await manifestBytes.run(weight, async () => {
         const content = await readBody(ctx.req, MAX_MANIFEST_BYTES);
-        return await registry.manifests.put(name, reference, ctx.get('content-type') || undefined, content);
+        const stored = await registry.manifests.put(name, reference, ctx.get('content-type') || undefined, content);
+        notifier?.manifest(ctx, 'push', name, describe(stored.mediaType, stored.digest.digest, content), tagOf(reference));
+        return stored;
       });
       ctx.status = 201;
       ctx.set('Location', location(ctx, options, repositoryPath(name, `manifests/${result.digest.digest}`)));
@@ -56,14 +60,29 @@ export function manifestHandlers({ registry, options }: StorageDeps) {
       const name = nameParam(ctx);
       const reference = stringParam(ctx, 'reference');
       if (reference.includes(':')) {
-        await registry.manifests.delete(name, parseDigest(reference));
+        const digest = parseDigest(reference);
+        const tags = notifier ? await registry.tags.pointingTo(name, digest) : [];
+        await registry.manifests.delete(name, digest);
+        // registry:2 tells of the revision, then of every tag that went with it.
+        notifier?.emit(ctx, 'delete', { digest: digest.digest, repository: name });
+        for (const tag of tags) notifier?.emit(ctx, 'delete', { repository: name, tag });
       } else {
         await registry.manifests.deleteTag(name, reference);
+        notifier?.emit(ctx, 'delete', { repository: name, tag: reference });
       }
       ctx.status = 202;
       emptyBody(ctx);
     },
   };
+}
+
+function describe(mediaType: string, digest: string, content: Buffer): { mediaType: string; digest: string; size: number } {
+  return { mediaType, digest, size: content.length };
+}
+
+/** The tag a reference names, undefined for a digest. */
+function tagOf(reference: string): string | undefined {
+  return reference.includes(':') ? undefined : reference;
 }
 
 export function unknownRepository(name: string): RegistryError {

@@ -13,7 +13,7 @@ import { rangeHeader, type AppendOptions } from '../registry/upload-store.js';
 import { nameParam, stringParam } from './params.js';
 import { emptyBody } from '../http/empty-body.js';
 
-export function uploadHandlers({ registry, options }: StorageDeps) {
+export function uploadHandlers({ registry, options, notifier }: StorageDeps) {
   function answerSession(ctx: Context, status: number, name: string, id: string, size: number): void {
     ctx.status = status;
     ctx.set('Location', location(ctx, options, `${repositoryPath(name, `blobs/uploads/${id}`)}?_state=${uploadState(name, id, size)}`));
@@ -39,6 +39,7 @@ export function uploadHandlers({ registry, options }: StorageDeps) {
           assertName(from);
           if ((await registry.blobs.isLinked(from, blob)) && (await registry.blobs.size(blob)) !== undefined) {
             await registry.blobs.link(name, blob);
+            if (notifier) notifier.blob(ctx, 'mount', name, blob.digest, (await registry.blobs.size(blob)) ?? 0, from);
             answerBlob(ctx, name, blob.digest);
             return;
           }
@@ -49,7 +50,8 @@ export function uploadHandlers({ registry, options }: StorageDeps) {
       const expected = typeof digest === 'string' ? parseDigest(digest) : undefined;
       const id = await registry.uploads.start(name, clientOf(ctx));
       if (expected) {
-        await registry.uploads.complete(name, id, expected, hasBody(ctx.req) ? ctx.req : undefined);
+        const size = await registry.uploads.complete(name, id, expected, hasBody(ctx.req) ? ctx.req : undefined);
+        notifier?.blob(ctx, 'push', name, expected.digest, size);
         answerBlob(ctx, name, expected.digest);
         return;
       }
@@ -78,7 +80,8 @@ export function uploadHandlers({ registry, options }: StorageDeps) {
         throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required to complete an upload');
       }
       const digest = parseDigest(digestParam);
-      await registry.uploads.complete(name, id, digest, hasBody(ctx.req) ? ctx.req : undefined);
+      const size = await registry.uploads.complete(name, id, digest, hasBody(ctx.req) ? ctx.req : undefined);
+      notifier?.blob(ctx, 'push', name, digest.digest, size);
       answerBlob(ctx, name, digest.digest);
     },
 

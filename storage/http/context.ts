@@ -1,5 +1,6 @@
 // What every storage handler receives besides Koa's context.
 import type { Logger } from '../../common/logger.js';
+import type { Notifier } from '../notifications/notifier.js';
 import type { Registry } from '../registry/registry.js';
 
 export interface StorageOptions {
@@ -16,4 +17,6 @@ export interface StorageDeps {
   registry: Registry;
   options: StorageOptions;
   logger: Logger;
+  /** Webhook notifications (registry:2 `notifications`), when endpoints are configured. */
+  notifier?: Notifier;
 }

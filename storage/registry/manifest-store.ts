@@ -23,6 +23,7 @@ export interface StoredManifest {
 
 export interface PutResult {
   digest: ParsedDigest;
+  mediaType: string;
   subject?: ParsedDigest;
 }
 
@@ -95,7 +96,7 @@ export class ManifestStore {
       if (parsed.annotations) descriptor.annotations = parsed.annotations;
       await this.referrers.add(name, parsed.subject, descriptor);
     }
-    return parsed.subject ? { digest, subject: parsed.subject } : { digest };
+    return parsed.subject ? { digest, mediaType: parsed.mediaType, subject: parsed.subject } : { digest, mediaType: parsed.mediaType };
   }
 
   /** Deletes a manifest revision and every tag pointing to it. */

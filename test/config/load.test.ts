@@ -459,13 +459,11 @@ storage:
     disable: true
 `,
   );
-  t.is(warnings.length, 7);
+  t.is(warnings.length, 5);
   t.regex(warnings.join('\n'), /redis .*: ignored, this registry does not implement the redis cache/);
   t.regex(warnings.join('\n'), /log\.formatter .*: formatter "text" is not available: logs are always JSON lines/);
   t.regex(warnings.join('\n'), /http\.debug .*: ignored, this registry does not implement the debug server/);
   t.regex(warnings.join('\n'), /http\.draintimeout .*: ignored/);
-  t.regex(warnings.join('\n'), /notifications \(REGISTRY_NOTIFICATIONS; .*line 8\): ignored, this registry does not implement webhook notifications/);
-  t.regex(warnings.join('\n'), /proxy .*: ignored, this registry does not implement pull-through cache/);
   t.regex(warnings.join('\n'), /storage\.redirect .*: redirects have no effect with the filesystem driver/);
 });
 

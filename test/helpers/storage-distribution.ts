@@ -16,15 +16,15 @@ export interface Distribution {
   stop(): Promise<void>;
 }
 
-/** Starts registry:2 over `root`; its config and log go to `workDir`. */
-export async function startDistribution(root: string, workDir: string): Promise<Distribution> {
+/** Starts registry:2 over `root`; its config and log go to `workDir`; `extraConfig` lines are appended to config.yml. */
+export async function startDistribution(root: string, workDir: string, extraConfig: string[] = []): Promise<Distribution> {
   await mkdir(workDir, { recursive: true });
   await mkdir(root, { recursive: true });
   // A port can be taken between freePort and the bind: try a few.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(root, workDir, await freePort());
+      return await startOnce(root, workDir, await freePort(), extraConfig);
     } catch (err) {
       lastError = err;
     }
@@ -32,7 +32,7 @@ export async function startDistribution(root: string, workDir: string): Promise<
   throw lastError;
 }
 
-async function startOnce(root: string, workDir: string, port: number): Promise<Distribution> {
+async function startOnce(root: string, workDir: string, port: number, extraConfig: string[]): Promise<Distribution> {
   const configPath = join(workDir, 'config.yml');
   const logPath = join(workDir, 'registry.log');
   await writeFile(
@@ -53,6 +53,7 @@ async function startOnce(root: string, workDir: string, port: number): Promise<D
       '      enabled: false',
       'http:',
       `  addr: 127.0.0.1:${port}`,
+      ...extraConfig,
       '',
     ].join('\n'),
   );
@@ -85,7 +86,7 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
     try {
       const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
-      if (res.status === 200) return;
+      if (res.status === 200 || res.status === 401) return; // 401: up, with auth (extraConfig)
     } catch {
       // not listening yet
     }
