@@ -13,6 +13,7 @@ import { checkOnlyGatewayCanReach } from './boundary.js';
 import { FilesystemDriver } from './driver/filesystem.js';
 import { paths, REPOSITORIES } from './registry/paths.js';
 import { Notifier } from './notifications/notifier.js';
+import { ProxyCache } from './proxy-cache/proxy-cache.js';
 import { Registry } from './registry/registry.js';
 import { purgeUploads } from './registry/upload-purger.js';
 
@@ -34,10 +35,13 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
   });
   const endpoints = config.notifications?.endpoints ?? [];
   const notifier = endpoints.length > 0 ? new Notifier(endpoints, logger, config.http.addr, config.http.host) : undefined;
+  const proxy = config.proxy ? new ProxyCache(config.proxy.remotes, registry, logger.child({ component: 'proxy-cache' })) : undefined;
+  if (proxy) logger.info({ upstreams: config.proxy!.remotes.map((r) => ({ prefix: r.prefix, remoteurl: r.remoteurl })) }, 'pull-through cache');
   const app = createStorageApp({
     registry,
     logger,
     notifier,
+    proxy,
     options: {
       deleteEnabled: config.storage.delete.enabled,
       readOnly: config.storage.maintenance.readonly.enabled,

@@ -7,7 +7,7 @@ import type { StorageDeps } from '../http/context.js';
 import { location, repositoryPath } from '../http/locations.js';
 import { Budget } from '../registry/bounded.js';
 import { MAX_MANIFEST_BYTES } from '../registry/manifest-parser.js';
-import { nameParam, requireDeleteEnabled, stringParam } from './params.js';
+import { nameParam, proxyRoute, requireDeleteEnabled, stringParam } from './params.js';
 import { emptyBody } from '../http/empty-body.js';
 
 // Manifest bytes being read and parsed at once, across all requests. Parsing a manifest dense in
@@ -16,13 +16,14 @@ import { emptyBody } from '../http/empty-body.js';
 // manifests for 20 s: peak RSS 244 -> 166 MiB, and 112 MiB with start.ts's heap and malloc settings).
 const MANIFEST_BUDGET_BYTES = 8 * 1024 * 1024;
 
-export function manifestHandlers({ registry, options, notifier }: StorageDeps) {
+export function manifestHandlers({ registry, options, notifier, proxy }: StorageDeps) {
   const manifestBytes = new Budget(MANIFEST_BUDGET_BYTES);
   return {
     async get(ctx: Context): Promise<void> {
       const name = nameParam(ctx);
       const reference = stringParam(ctx, 'reference');
-      const manifest = await registry.manifests.get(name, reference);
+      const route = proxyRoute(ctx, proxy, name);
+      const manifest = route ? await proxy!.manifest(route, reference) : await registry.manifests.get(name, reference);
       notifier?.manifest(ctx, 'pull', name, describe(manifest.mediaType, manifest.digest.digest, manifest.content), tagOf(reference));
       ctx.status = 200;
       ctx.set('Docker-Content-Digest', manifest.digest.digest);
@@ -38,6 +39,7 @@ export function manifestHandlers({ registry, options, notifier }: StorageDeps) {
     async put(ctx: Context): Promise<void> {
       const name = nameParam(ctx);
       const reference = stringParam(ctx, 'reference');
+      proxy?.refuseWrite(proxyRoute(ctx, proxy, name));
       // Reading and parsing a manifest holds several times its size: a crowd of 4 MiB bodies
       // takes turns within the budget (a body of unknown size counts as the largest allowed).
       const declared = Number(ctx.get('content-length'));
@@ -58,6 +60,7 @@ export function manifestHandlers({ registry, options, notifier }: StorageDeps) {
     async delete(ctx: Context): Promise<void> {
       requireDeleteEnabled(options.deleteEnabled);
       const name = nameParam(ctx);
+      proxy?.refuseWrite(proxyRoute(ctx, proxy, name));
       const reference = stringParam(ctx, 'reference');
       if (reference.includes(':')) {
         const digest = parseDigest(reference);

@@ -10,10 +10,10 @@ import { hasBody } from '../http/body.js';
 import type { StorageDeps } from '../http/context.js';
 import { location, repositoryPath } from '../http/locations.js';
 import { rangeHeader, type AppendOptions } from '../registry/upload-store.js';
-import { nameParam, stringParam } from './params.js';
+import { nameParam, proxyRoute, stringParam } from './params.js';
 import { emptyBody } from '../http/empty-body.js';
 
-export function uploadHandlers({ registry, options, notifier }: StorageDeps) {
+export function uploadHandlers({ registry, options, notifier, proxy }: StorageDeps) {
   function answerSession(ctx: Context, status: number, name: string, id: string, size: number): void {
     ctx.status = status;
     ctx.set('Location', location(ctx, options, `${repositoryPath(name, `blobs/uploads/${id}`)}?_state=${uploadState(name, id, size)}`));
@@ -32,6 +32,7 @@ export function uploadHandlers({ registry, options, notifier }: StorageDeps) {
   return {
     async start(ctx: Context): Promise<void> {
       const name = nameParam(ctx);
+      proxy?.refuseWrite(proxyRoute(ctx, proxy, name));
       const { mount, from, digest } = ctx.query;
       if (typeof mount === 'string') {
         const blob = parseDigest(mount);
