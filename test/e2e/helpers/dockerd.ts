@@ -19,7 +19,8 @@ export interface DockerEngine {
   stop(): Promise<void>;
 }
 
-export async function startDockerd(dir: string): Promise<DockerEngine> {
+/** `daemonConfig` is merged into daemon.json (e.g. `registry-mirrors`). */
+export async function startDockerd(dir: string, daemonConfig: Record<string, unknown> = {}): Promise<DockerEngine> {
   await mkdir(join(dir, 'data'), { recursive: true });
   await mkdir(join(dir, 'exec'), { recursive: true });
   await mkdir(join(dir, 'cli'), { recursive: true });
@@ -34,6 +35,7 @@ export async function startDockerd(dir: string): Promise<DockerEngine> {
       'storage-driver': 'vfs',
       // No such flag: only daemon.json keeps dockerd 20.10 from writing /etc/docker/key.json.
       'deprecated-key-path': join(dir, 'key.json'),
+      ...daemonConfig,
     }),
   );
   const env = { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'cli') };
