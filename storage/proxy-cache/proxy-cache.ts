@@ -139,12 +139,8 @@ export class ProxyCache {
       await res.body?.cancel().catch(() => undefined);
       throw upstreamRefused(route, res.status);
     }
-    const declared = Number(res.headers.get('content-length'));
-    if (declared > MAX_MANIFEST_BYTES) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new RegistryError('MANIFEST_INVALID', `the upstream's manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
-    }
-    const content = Buffer.from(await res.arrayBuffer());
+    const content = await readLimited(res, MAX_MANIFEST_BYTES);
+    if (content === undefined) throw new RegistryError('MANIFEST_INVALID', `the upstream's manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
     const expected = isDigest(ref) ? parseDigest(ref) : parseDigestHeader(res.headers.get('docker-content-digest'));
     const actual = createHash(expected?.algorithm ?? 'sha256').update(content).digest('hex');
     if (expected && expected.hex !== actual) {
@@ -237,6 +233,22 @@ export class ProxyCache {
     }
     return { size: received };
   }
+}
+
+/** The body, or undefined (and the rest left unread) once it passes `max` bytes: a declared or a chunked one. */
+async function readLimited(res: Response, max: number): Promise<Buffer | undefined> {
+  if (Number(res.headers.get('content-length')) > max || !res.body) {
+    await res.body?.cancel().catch(() => undefined);
+    return res.body ? undefined : Buffer.alloc(0);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)) {
+    total += (chunk as Buffer).length;
+    if (total > max) return undefined; // leaving the loop cancels the body
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 function parseDigestHeader(value: string | null): ParsedDigest | undefined {

@@ -72,7 +72,9 @@ test('when a dead endpoint comes back it gets the newest events', async (t) => {
   sink.answer = () => (up ? 200 : 503);
   const { logger } = capturingLogger();
   const queue = new EndpointQueue(endpoint(`${sink.url}/hook`, { queuesize: 5, backoffMs: 50 }), logger);
-  for (let n = 0; n < 20; n++) queue.push(event(n));
+  queue.push(event(0));
+  await waitFor(() => queue.counters.failures >= 1, 20_000); // event 0 is the batch being retried
+  for (let n = 1; n < 20; n++) queue.push(event(n));
   up = true;
   await waitFor(() => queue.counters.pending === 0, 20_000);
   const delivered = digestsIn(sink.received);
