@@ -1,6 +1,6 @@
 // A webhook receiver for tests: a node http server on a free loopback port that keeps every POST
 // (path, headers, parsed JSON body) and answers with the status `answer` gives (200 by default).
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ReceivedPost {
@@ -37,12 +37,19 @@ export async function startHttpSink(): Promise<HttpSink> {
       res.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  sink.close = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+  Object.assign(sink, await serveOnLoopback(server));
   return sink;
+}
+
+/** Listens on a free loopback port; `close` stops it and drops its open connections. */
+export async function serveOnLoopback(server: Server): Promise<{ url: string; close: () => Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

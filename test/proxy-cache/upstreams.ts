@@ -3,7 +3,7 @@
 // Docker token flow (401 + `WWW-Authenticate: Bearer realm=…`, a token for Basic credentials)
 // and can be told to send wrong bytes for one blob.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveOnLoopback } from '../helpers/http-sink.js';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
@@ -59,12 +59,6 @@ export async function startTokenFront(backend: string): Promise<TokenFront> {
       else res.end();
     })().catch(() => res.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  front.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  front.close = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+  Object.assign(front, await serveOnLoopback(server));
   return front;
 }
