@@ -47,3 +47,11 @@ export const FILE_HANDOFF_PATH_HEADER = 'x-registry-file';
 export const FILE_HANDOFF_RANGE_HEADER = 'x-registry-file-range';
 
 export const INTERNAL_HEADERS = [INTERNAL_TOKEN_HEADER, INTERNAL_USER_HEADER, FILE_HANDOFF_REQUEST_HEADER, CLIENT_ADDR_HEADER] as const;
+
+/**
+ * Storage's own paths beside the /v2 API, for the gateway only (the internal token applies):
+ * its health (driver answering, data directory writable; 503 while it drains) and its metrics
+ * (Prometheus text, when `http.debug.prometheus.enabled`), which the gateway serves with its own.
+ */
+export const STORAGE_HEALTH_PATH = '/_registry/health';
+export const STORAGE_METRICS_PATH = '/_registry/metrics';

@@ -20,6 +20,8 @@ import { proxyToStorage } from './middleware/proxy.js';
 import { requestId } from './middleware/request-id.js';
 import { responseHeaders } from './middleware/response-headers.js';
 import { routes } from './middleware/routes.js';
+import { requestMetrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
 import type { GatewayState } from './state.js';
 import { compileTrust } from './trust.js';
 import { askStorage, type Upstream } from './upstream.js';
@@ -38,6 +40,10 @@ export interface GatewayAppOptions {
   /** Storage runs on this machine: ask it for file handoff of blob downloads (see file-handoff.ts). */
   fileHandoff?: boolean;
   upstreamIdleTimeoutMs?: number;
+  /** Answers /readyz (and registry:2's health gate); without it /readyz is 404. */
+  readiness?: Readiness;
+  /** Count requests for Prometheus (gateway/metrics.ts): on with http.debug.prometheus.enabled. */
+  metrics?: boolean;
 }
 
 export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> {
@@ -47,13 +53,14 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
   app.silent = true; // errors are answered and logged by errorBoundary
 
   app.use(accessLog(logger));
+  if (options.metrics) app.use(requestMetrics());
   app.use(forwardedHeaders(compileTrust(config.http.trustedproxies), externalBase));
   app.use(requestId());
   app.use(apiVersionHeader);
   app.use(responseHeaders(config.http.headers));
   app.use(hostHeader());
   app.use(errorBoundary(logger));
-  app.use(routes());
+  app.use(routes(options.readiness));
   const htpasswd = config.auth?.htpasswd;
   // Never fall back to "everyone may do everything" when auth or a policy was asked for.
   const { accessPolicy } = options;

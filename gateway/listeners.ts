@@ -11,6 +11,7 @@ import { rawErrorResponse } from '../common/error-response.js';
 import { RegistryError } from '../common/errors.js';
 import { parseListenAddress, type ListenAddress } from '../common/config/address.js';
 import { listenOn } from '../common/listen.js';
+import { ConnectionDrain } from '../common/drain.js';
 import { CLIENT_SILENCE_MS, lingerThenDestroy, withClientTimeouts } from './client-timeouts.js';
 import { ConnectionCounter } from './connection-limits.js';
 import { loadTlsMaterial } from './tls-files.js';
@@ -33,6 +34,9 @@ const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
 export interface Listeners {
   urls: string[];
   close(): Promise<void>;
+  /** Graceful stop (common/drain.ts): no new connections, open ones served until idle or `timeoutMs`. */
+  drain(timeoutMs: number): Promise<void>;
+  readonly draining: boolean;
 }
 
 type Server = http.Server | https.Server;
@@ -60,9 +64,11 @@ export async function startListeners(
     logger,
   );
   const pending = new PendingAnswers();
+  const connections = new ConnectionDrain();
   const timed = withClientTimeouts(handler, options.clientSilenceMs ?? CLIENT_SILENCE_MS);
   const guarded: RequestListener = (req, res) => {
     pending.track(req, res);
+    connections.track(req, res);
     timed(req, res);
   };
   const serverOptions = { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
@@ -82,6 +88,7 @@ export async function startListeners(
       configureServer(server, scheme, logger, options.headersTimeoutMs ?? 60_000, pending);
       answerConnectThroughApp(server, guarded);
       counter.watch(server);
+      connections.watch(server, scheme === 'https');
       servers.push(server);
       await listenOn(server, address);
       urls.push(address.kind === 'unix' ? `unix:${address.path}` : urlOf(scheme, server.address() as AddressInfo));
@@ -96,7 +103,18 @@ export async function startListeners(
     const tlsServers = servers.filter((server): server is https.Server => server instanceof https.Server);
     watcher = watchCertificates(tlsServers, tls, logger, options.certificatePollMs ?? 2000);
   }
-  return { urls, close };
+  const drain = async (timeoutMs: number): Promise<void> => {
+    await connections.drain({ timeoutMs });
+    await close();
+  };
+  return {
+    urls,
+    close,
+    drain,
+    get draining() {
+      return connections.isDraining;
+    },
+  };
 }
 
 /** Requests of each connection whose answers are not written yet (pipelining), and what waits for them. */

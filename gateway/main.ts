@@ -4,6 +4,11 @@ import type { Logger } from '../common/logger.js';
 import type { RunningServer } from '../common/running-server.js';
 import { openPolicySource, type PolicySource } from './access/index.js';
 import { createHtpasswdAuthenticator, type Authenticator } from './auth/index.js';
+import { countingLogins } from './auth/authenticator.js';
+import { collectProcessMetrics } from '../common/metrics.js';
+import { startDebugServer, type DebugServer } from './debug-server.js';
+import { gatewayMetrics, gatewayRegistry } from './metrics.js';
+import { Readiness } from './readiness.js';
 import { createGatewayApp } from './app.js';
 import { isLoopbackAddress, parseListenAddress } from '../common/config/address.js';
 import { startListeners, type ListenerOptions } from './listeners.js';
@@ -24,31 +29,67 @@ export async function runGateway(config: RegistryConfig, logger: Logger, options
     throw err;
   }
   const upstream = createUpstream(config.storageservice);
+  const internalToken = config.storageservice.token ?? config.http.secret;
+  const metrics = config.http.debug?.prometheus.enabled ?? false;
+  if (metrics) collectProcessMetrics(gatewayRegistry);
+  let draining = false;
+  const readiness = new Readiness({
+    upstream,
+    internalToken,
+    logger: logger.child({ component: 'health' }),
+    storagedriver: config.health.storagedriver,
+    draining: () => draining,
+  });
+  let debugServer: DebugServer | undefined;
   try {
     const app = createGatewayApp({
       config,
       logger,
       upstream,
-      authenticator,
+      readiness,
+      metrics,
+      authenticator: authenticator && countingLogins(authenticator, (result) => gatewayMetrics.logins.inc({ result })),
       accessPolicy,
       upstreamIdleTimeoutMs: options.upstreamIdleTimeoutMs,
       fileHandoff: storageIsLocal(config),
     });
     const listeners = await startListeners(config.http, app.callback(), logger, options);
+    if (config.http.debug) {
+      try {
+        debugServer = await startDebugServer(config.http.debug, { upstream, internalToken }, logger);
+      } catch (err) {
+        await listeners.close();
+        throw new Error(`http.debug.addr: ${(err as Error).message}`, { cause: err });
+      }
+    }
     logger.info(
       { urls: listeners.urls, storage: upstream.description, auth: authenticator ? 'htpasswd' : 'none', access: accessPolicy?.description ?? 'none' },
       'gateway listening',
     );
+    const release = async () => {
+      readiness.close();
+      await debugServer?.close();
+      await authenticator?.close();
+      await accessPolicy?.close();
+      upstream.close();
+    };
     return {
       urls: listeners.urls,
       async close() {
         await listeners.close();
-        await authenticator?.close();
-        await accessPolicy?.close();
-        upstream.close();
+        await release();
+      },
+      async drain(timeoutMs: number) {
+        draining = true;
+        const started = Date.now();
+        logger.info({ timeoutMs }, 'draining: no new connections; requests on open ones are still served');
+        await listeners.drain(timeoutMs);
+        logger.info({ ms: Date.now() - started }, 'drained');
+        await release();
       },
     };
   } catch (err) {
+    readiness.close();
     await authenticator?.close();
     await accessPolicy?.close();
     upstream.close();

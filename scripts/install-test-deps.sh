@@ -7,6 +7,9 @@
 set -euo pipefail
 
 PACKAGES=(docker-registry apache2-utils nginx skopeo podman buildah containerd docker.io docker-compose openssl curl strace)
+# Ceph RADOS Gateway for the S3 driver tests (test/helpers/rgw.ts), without recommends (~290 MB).
+NO_RECOMMENDS=(ceph-mon ceph-osd radosgw)
+PACKAGES+=("${NO_RECOMMENDS[@]}")
 
 installed() {
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
@@ -50,7 +53,17 @@ trap cleanup EXIT
 echo "install-test-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get -o DPkg::Lock::Timeout=300 update < /dev/null
-apt-get -o DPkg::Lock::Timeout=300 install -y "${missing[@]}" < /dev/null
+with_recommends=()
+without_recommends=()
+for package in "${missing[@]}"; do
+  if [[ " ${NO_RECOMMENDS[*]} " == *" $package "* ]]; then without_recommends+=("$package"); else with_recommends+=("$package"); fi
+done
+if [ "${#with_recommends[@]}" -ne 0 ]; then
+  apt-get -o DPkg::Lock::Timeout=300 install -y "${with_recommends[@]}" < /dev/null
+fi
+if [ "${#without_recommends[@]}" -ne 0 ]; then
+  apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${without_recommends[@]}" < /dev/null
+fi
 
 still_missing=()
 for package in "${missing[@]}"; do

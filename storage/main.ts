@@ -10,12 +10,19 @@ import type { Logger } from '../common/logger.js';
 import type { RunningServer } from '../common/running-server.js';
 import { createStorageApp } from './app.js';
 import { checkOnlyGatewayCanReach } from './boundary.js';
+import type { StorageDriver } from './driver/driver.js';
 import { FilesystemDriver } from './driver/filesystem.js';
+import { S3Driver } from './driver/s3.js';
 import { paths, REPOSITORIES } from './registry/paths.js';
 import { Notifier } from './notifications/notifier.js';
 import { ProxyCache } from './proxy-cache/proxy-cache.js';
 import { Registry } from './registry/registry.js';
 import { purgeUploads } from './registry/upload-purger.js';
+import { ConnectionDrain } from '../common/drain.js';
+import { collectProcessMetrics } from '../common/metrics.js';
+import { instrumentDriver } from './driver/instrumented.js';
+import { storageInternalPaths } from './health.js';
+import { countUploadsFrom, driverObserver, storageRegistry } from './metrics.js';
 
 const STALLED_TRANSFER_MS = 120_000;
 
@@ -26,10 +33,22 @@ export async function runStorageService(config: RegistryConfig, logger: Logger):
 }
 
 export async function runStorage(config: RegistryConfig, logger: Logger): Promise<RunningServer> {
-  const root = config.storage.filesystem.rootdirectory;
-  mkdirSync(root, { recursive: true });
-  const driver = new FilesystemDriver(root);
-  const registry = new Registry(driver, {
+  const s3 = config.storage.driver === 's3' ? config.storage.s3 : undefined;
+  const root = s3 ? `s3://${s3.bucket}/${s3.rootdirectory.replace(/^\/+/, '')}` : config.storage.filesystem.rootdirectory;
+  let driver: StorageDriver;
+  let filesystem: FilesystemDriver | undefined;
+  if (s3) {
+    driver = new S3Driver(s3);
+  } else {
+    mkdirSync(root, { recursive: true });
+    driver = filesystem = new FilesystemDriver(root);
+  }
+  const metricsEnabled = config.http.debug?.prometheus.enabled ?? false;
+  if (metricsEnabled) collectProcessMetrics(storageRegistry);
+  // The registry logic works through the instrumented driver; sweeping and purging, which are
+  // the driver's own housekeeping, through the plain one.
+  const measured = metricsEnabled ? instrumentDriver(driver, driverObserver) : driver;
+  const registry = new Registry(measured, {
     maxUploads: config.storageservice.maxuploads,
     maxUploadsPerClient: config.storageservice.maxuploadsperclient,
   });
@@ -48,11 +67,19 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
       relativeUrls: config.http.relativeurls,
       externalBaseUrl: config.http.host,
       internalToken: config.storageservice.token ?? config.http.secret,
+      redirect: s3 !== undefined && config.storage.redirect,
     },
-  });
+  }, storageInternalPaths({ driver: measured, readOnly: config.storage.maintenance.readonly.enabled, metricsEnabled, draining: () => connections.isDraining }));
+  countUploadsFrom(() => registry.uploads.openSessions());
+  const connections = new ConnectionDrain();
 
   // Idle sockets past headersTimeout are looked for every second, not every 30 s (Node's default).
-  const server = createServer({ connectionsCheckingInterval: 1000 }, app.callback());
+  const callback = app.callback();
+  const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
+    connections.track(req, res);
+    void callback(req, res);
+  });
+  connections.watch(server);
   // Layers take as long as they take: no request timeout; idle keep-alive outlives the gateway's.
   // But a transfer that moves no byte for two minutes is dead (a client whose network dropped):
   // closing it frees its upload session for the client's resume.
@@ -64,17 +91,27 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
 
   const stopPurger = schedulePurger(config, driver, logger);
   logger.info({ url, root }, 'storage listening');
-  const sweep = sweepTemporaryFiles(driver, logger);
+  // S3 writes are atomic (a PUT or a completed multipart upload): no temporary files to sweep.
+  const sweep = filesystem ? sweepTemporaryFiles(filesystem, logger) : { stop: async () => undefined };
+  const close = async () => {
+    stopPurger();
+    await sweep.stop();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await notifier?.close();
+    if (driver instanceof S3Driver) driver.client.destroy();
+  };
   return {
     urls: [url],
-    async close() {
-      stopPurger();
-      await sweep.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await notifier?.close();
+    close,
+    // Storage keeps listening while it drains: the gateway, draining too, may need a new pooled
+    // connection for a request on a client connection it still serves. It stops once nothing
+    // has been asked of it for a moment (registry start stops the gateway first), or at the timeout.
+    async drain(timeoutMs: number) {
+      await connections.drain({ timeoutMs, keepListening: true });
+      await close();
     },
   };
 }
@@ -117,7 +154,7 @@ function sweepTemporaryFiles(driver: FilesystemDriver, logger: Logger): { stop: 
   };
 }
 
-function schedulePurger(config: RegistryConfig, driver: FilesystemDriver, logger: Logger): () => void {
+function schedulePurger(config: RegistryConfig, driver: StorageDriver, logger: Logger): () => void {
   const purging = config.storage.maintenance.uploadpurging;
   if (!purging.enabled) return () => undefined;
   const run = () => {

@@ -2,6 +2,7 @@
 // `garbage-collect` (same rules, same data directory), over the configured storage.
 import { createLogger } from '../../common/logger.js';
 import { FilesystemDriver } from '../../storage/driver/filesystem.js';
+import { S3Driver } from '../../storage/driver/s3.js';
 import { collectGarbage } from '../../storage/registry/garbage-collector.js';
 import { Registry } from '../../storage/registry/registry.js';
 import { loadForCommand, printWarnings } from '../config-loading.js';
@@ -31,7 +32,8 @@ export async function gcCommand(args: string[]): Promise<number> {
   const { config, warnings } = loadForCommand(parsed.values.config as string | undefined);
   printWarnings(warnings);
   const root = config.storage.filesystem.rootdirectory;
-  const registry = new Registry(new FilesystemDriver(root));
+  // Over a bucket: the same bucket the replicas use (stop pushes meanwhile, as with registry:2).
+  const registry = new Registry(config.storage.s3 ? new S3Driver(config.storage.s3) : new FilesystemDriver(root));
   const logger = createLogger('gc', 'warn');
   const dryRun = parsed.values['dry-run'] === true;
   const report = await collectGarbage(registry, { dryRun, deleteUntagged: parsed.values['delete-untagged'] === true }, logger);

@@ -69,7 +69,7 @@ export async function serveCommand(service: Service, args: string[]): Promise<nu
   logger.info({ urls: server.urls }, `${service} started`);
   // `registry start` learns where we listen (storage may be on a port the system chose).
   process.send?.({ ready: service, urls: server.urls } satisfies ReadyMessage);
-  return waitForStop(service, server, logger);
+  return waitForStop(service, server, logger, config.http.draintimeoutMs);
 }
 
 async function loadService(service: Service): Promise<RunService> {
@@ -88,7 +88,7 @@ async function loadService(service: Service): Promise<RunService> {
   return run as RunService;
 }
 
-function waitForStop(service: Service, server: RunningServer, logger: Logger): Promise<number> {
+function waitForStop(service: Service, server: RunningServer, logger: Logger, drainTimeoutMs: number): Promise<number> {
   return new Promise((resolveExit) => {
     let stopping = false;
     const stop = (reason: string) => {
@@ -98,7 +98,9 @@ function waitForStop(service: Service, server: RunningServer, logger: Logger): P
       }
       stopping = true;
       logger.info({ reason }, `${service} stopping`);
-      server.close().then(
+      // SIGTERM and SIGINT drain (http.draintimeout); a second one exits at once.
+      const done = server.drain && reason !== 'parent process gone' ? server.drain(drainTimeoutMs) : server.close();
+      done.then(
         () => {
           logger.info(`${service} stopped`);
           resolveExit(0);

@@ -16,7 +16,9 @@ Runs the registry: starts the storage service (storageservice.addr, default a fr
 port), waits until it listens, then starts the gateway (http.addr, default :5000). Storage
 answers only requests carrying a token shared with the gateway (storageservice.token or
 http.secret, else a random one made for this run). Both are child processes of this one;
-SIGINT/SIGTERM stop both. Configuration as registry:2: config.yml and REGISTRY_* environment
+SIGINT/SIGTERM stop both gracefully: the gateway stops taking connections and serves the
+requests on open ones for up to http.draintimeout (default 30s), then storage stops; a second
+signal kills both at once. Configuration as registry:2: config.yml and REGISTRY_* environment
 variables (see \`registry config check\`).
 
 Options:
@@ -26,7 +28,8 @@ ${CONFIG_HELP}
 
 const MAIN_SCRIPT = fileURLToPath(new URL('../main.js', import.meta.url));
 const STARTUP_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 30_000;
+/** What a process may take beyond http.draintimeout to stop before it is killed. */
+const STOP_MARGIN_MS = 10_000;
 
 interface Child {
   service: Service;
@@ -61,6 +64,16 @@ export async function startCommand(args: string[]): Promise<number> {
     for (const child of children) if (child.running) child.process.kill(signal);
   };
   let stopTimer: NodeJS.Timeout | undefined;
+  const killAfter = (ms: number, what: string) => {
+    if (stopTimer) clearTimeout(stopTimer);
+    stopTimer = setTimeout(() => {
+      process.stderr.write(`registry: ${what} still running ${Math.round(ms / 1000)}s after the stop; killing the services\n`);
+      stopAll('SIGKILL');
+    }, ms);
+    stopTimer.unref();
+  };
+  // Graceful stop: the gateway drains first (no new connections, requests on open ones served
+  // for up to http.draintimeout), storage serves it meanwhile, and is stopped once it is gone.
   const requestStop = (signal: NodeJS.Signals) => {
     if (stopRequested) {
       process.stderr.write(`registry: ${signal} again, killing the services\n`);
@@ -68,12 +81,15 @@ export async function startCommand(args: string[]): Promise<number> {
       return;
     }
     stopRequested = true;
-    stopAll(signal);
-    stopTimer = setTimeout(() => {
-      process.stderr.write(`registry: services still running ${STOP_TIMEOUT_MS / 1000}s after ${signal}; killing them\n`);
-      stopAll('SIGKILL');
-    }, STOP_TIMEOUT_MS);
-    stopTimer.unref();
+    const gateway = children.find((c) => c.service === 'gateway' && c.running);
+    const stopStorage = () => {
+      for (const child of children) if (child.service === 'storage' && child.running) child.process.kill(signal);
+      killAfter(config.http.draintimeoutMs + STOP_MARGIN_MS, 'storage');
+    };
+    if (!gateway) return stopStorage();
+    gateway.process.kill(signal);
+    killAfter(config.http.draintimeoutMs + STOP_MARGIN_MS, 'the gateway');
+    void gateway.exited.then(stopStorage);
   };
   process.on('SIGINT', () => requestStop('SIGINT'));
   process.on('SIGTERM', () => requestStop('SIGTERM'));
@@ -193,7 +209,7 @@ function listeningLine(config: RegistryConfig, gateway: ListenAddress, storageAd
         : `${displayUrl(parseListenAddress(tls.addr), 'https')} and ${displayUrl(gateway, 'http')}`;
   const htpasswd = config.auth?.htpasswd;
   const auth = htpasswd ? `htpasswd ${htpasswd.path}` : 'none';
-  return `registry listening on ${urls} (storage on ${storageAddr}, data in ${config.storage.filesystem.rootdirectory}, auth: ${auth})`;
+  return `registry listening on ${urls} (storage on ${storageAddr}, data in ${config.storage.s3 ? `s3://${config.storage.s3.bucket}/${config.storage.s3.rootdirectory.replace(/^\/+/, '')}` : config.storage.filesystem.rootdirectory}, auth: ${auth})`;
 }
 
 // A 4 MiB young generation (V8's default is 16) keeps storage under 100 MiB of RSS with 32

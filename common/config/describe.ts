@@ -23,7 +23,16 @@ export function effectiveSettings(config: RegistryConfig): Record<string, unknow
     version: '0.1',
     log: { level: config.log.level, fields: config.log.fields },
     storage: {
-      filesystem: { rootdirectory: config.storage.filesystem.rootdirectory },
+      ...(config.storage.s3
+        ? {
+            s3: {
+              ...config.storage.s3,
+              ...(config.storage.s3.secretkey !== undefined && { secretkey: MASK }),
+              ...(config.storage.s3.sessiontoken !== undefined && { sessiontoken: MASK }),
+            },
+            redirect: { disable: !config.storage.redirect },
+          }
+        : { filesystem: { rootdirectory: config.storage.filesystem.rootdirectory } }),
       delete: { enabled: config.storage.delete.enabled },
       maintenance: {
         uploadpurging: {

@@ -69,6 +69,7 @@ export function resolveEnvName(schema: SchemaNode, name: string): Resolution {
 export function applyEnvironment(root: RawMap, env: NodeJS.ProcessEnv, schema: SchemaNode): string[] {
   const warnings: string[] = [];
   const setBy = new Map<string, string>();
+  const selections: Array<{ name: string; path: string[]; choice: string; alternatives: readonly string[] }> = [];
   // Sorted, so REGISTRY_AUTH=htpasswd applies before REGISTRY_AUTH_HTPASSWD_PATH (as registry:2).
   const names = Object.keys(env)
     .filter((name) => name.toUpperCase().startsWith(ENV_PREFIX) && env[name] !== undefined)
@@ -84,13 +85,53 @@ export function applyEnvironment(root: RawMap, env: NodeJS.ProcessEnv, schema: S
       warnings.push(`${name}: not a setting; ignored${accepted}`);
       continue;
     }
+    const target = nodeAt(schema, resolution.path);
+    const text = (env[name] as string).trim();
+    if (target?.kind === 'section' && target.alternatives?.includes(text)) {
+      // REGISTRY_STORAGE=s3: applied once every other variable is in (they may set filesystem too).
+      selections.push({ name, path: resolution.path, choice: text, alternatives: target.alternatives });
+      continue;
+    }
     const key = resolution.path.join('.');
     const previous = setBy.get(key);
     if (previous !== undefined) warnings.push(`${name} and ${previous} both set ${key}; ${name} wins`);
     setBy.set(key, name);
     setAt(root, resolution.path, parseEnvValue(name, env[name] as string), schema);
   }
+  for (const { name, path, choice, alternatives } of selections) selectAlternative(root, path, choice, alternatives, name, warnings);
   return warnings;
+}
+
+function nodeAt(schema: SchemaNode, path: readonly string[]): SchemaNode | undefined {
+  let node: SchemaNode | undefined = schema;
+  for (const key of path) node = node?.kind === 'section' ? node.children[key] : undefined;
+  return node;
+}
+
+/** `REGISTRY_STORAGE=s3`: keeps storage.s3 (created if absent) and drops the other drivers' settings, naming them. */
+function selectAlternative(root: RawMap, path: readonly string[], choice: string, alternatives: readonly string[], name: string, warnings: string[]): void {
+  let map = root;
+  for (const key of path) {
+    let next = map.entries.get(key);
+    if (next?.kind === 'scalar' && typeof next.value === 'string' && next.value !== '') {
+      const selected = next.value;
+      next = emptyMap(next.origin);
+      next.entries.set(selected, emptyMap(next.origin));
+    }
+    if (next?.kind !== 'map') {
+      next = emptyMap({ kind: 'env', name });
+    }
+    map.entries.set(key, next);
+    map = next;
+  }
+  for (const other of alternatives) {
+    if (other === choice || !map.entries.has(other)) continue;
+    const dropped = map.entries.get(other)!;
+    const keys = dropped.kind === 'map' && dropped.entries.size > 0 ? [...dropped.entries.keys()].map((k) => `${[...path, other, k].join('.')}`) : [[...path, other].join('.')];
+    warnings.push(`${name}=${choice} selects the ${choice} driver: ${keys.join(', ')} ignored`);
+    map.entries.delete(other);
+  }
+  if (!map.entries.has(choice)) map.entries.set(choice, emptyMap({ kind: 'env', name }));
 }
 
 function setAt(root: RawMap, path: string[], value: RawNode, schema: SchemaNode): void {

@@ -9,7 +9,7 @@ import { emptyMap, parseYamlFile, type RawNode } from './raw.js';
 import { ACCESS_POLICY_KEYS, SCHEMA } from './schema.js';
 import type { NotificationEndpoint } from './notifications.js';
 import type { ProxyRemote } from './proxy.js';
-import type { AccessConfig, LogLevel, RegistryConfig, TlsConfig } from './types.js';
+import type { AccessConfig, LogLevel, RegistryConfig, S3Settings, TlsConfig } from './types.js';
 import { settingName, validateTree, type Settings } from './validate.js';
 
 export interface LoadOptions {
@@ -55,6 +55,11 @@ export const DEFAULTS = {
   maxUploadsPerClient: 500,
   // registry:2 (distribution 3) `proxy.ttl`: a week.
   proxyTtlMs: 168 * 3_600_000,
+  drainTimeoutMs: 30_000,
+  metricsPath: '/metrics',
+  // registry:2's defaults for health.storagedriver (registry/handlers/app.go).
+  healthIntervalMs: 10_000,
+  healthThreshold: 1,
 } as const;
 
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
@@ -137,6 +142,8 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
   const config: RegistryConfig = {
     log: { level: level ?? 'info', fields: s.get<Record<string, string>>('log.fields') ?? {} },
     storage: {
+      driver: 'filesystem',
+      redirect: false,
       filesystem: { rootdirectory: s.get<string>('storage.filesystem.rootdirectory') ?? resolve(cwd, DEFAULTS.rootDirectory) },
       delete: { enabled: s.get<boolean>('storage.delete.enabled') ?? false },
       maintenance: {
@@ -156,6 +163,14 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
       trustedproxies: s.get<string[]>('http.trustedproxies') ?? [],
       maxconnections: s.get<number>('http.maxconnections') ?? DEFAULTS.maxConnections,
       maxconnectionsperclient: s.get<number>('http.maxconnectionsperclient') ?? DEFAULTS.maxConnectionsPerClient,
+      draintimeoutMs: s.get<number>('http.draintimeout') ?? DEFAULTS.drainTimeoutMs,
+    },
+    health: {
+      storagedriver: {
+        enabled: s.get<boolean>('health.storagedriver.enabled') ?? false,
+        intervalMs: s.get<number>('health.storagedriver.interval') ?? DEFAULTS.healthIntervalMs,
+        threshold: s.get<number>('health.storagedriver.threshold') ?? DEFAULTS.healthThreshold,
+      },
     },
     storageservice: {
       addr: address('storageservice.addr', DEFAULTS.storageServiceAddr),
@@ -166,6 +181,19 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
   const host = s.get<string>('http.host');
   if (host !== undefined) config.http.host = host;
   if (secret !== undefined) config.http.secret = secret;
+
+  buildStorage(s, config, problems, warnings, named, key);
+
+  const debugAddr = s.get<string>('http.debug.addr');
+  const prometheusOn = s.get<boolean>('http.debug.prometheus.enabled') ?? false;
+  if (debugAddr !== undefined) {
+    config.http.debug = {
+      addr: address('http.debug.addr', debugAddr),
+      prometheus: { enabled: prometheusOn, path: s.get<string>('http.debug.prometheus.path') ?? DEFAULTS.metricsPath },
+    };
+  } else if (prometheusOn) {
+    warnings.push(`${named('http.debug.prometheus.enabled')}: ignored without ${key('http.debug.addr')} (metrics are served on the debug listener only)`);
+  }
 
   const tls = buildTls(s, cwd, problems, warnings, named, key);
   if (tls) {
@@ -208,6 +236,70 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
     );
   }
   return config;
+}
+
+const MIN_S3_CHUNK = 5 * 1024 * 1024;
+
+/** The storage driver: filesystem unless storage.s3 is configured (or selected by REGISTRY_STORAGE=s3). */
+function buildStorage(
+  s: Settings,
+  config: RegistryConfig,
+  problems: string[],
+  warnings: string[],
+  named: (path: string) => string,
+  key: (path: string) => string,
+): void {
+  const redirectSet = s.has('storage.redirect.disable');
+  if (!s.has('storage.s3')) {
+    if (redirectSet && s.get<boolean>('storage.redirect.disable') === false) {
+      warnings.push(`${named('storage.redirect.disable')}: redirects need the s3 driver; the filesystem driver streams blobs`);
+    }
+    return;
+  }
+  if (s.has('storage.filesystem')) {
+    problems.push(
+      `${named('storage.filesystem')}: a second storage driver next to ${key('storage.s3')}; configure one (REGISTRY_STORAGE=s3 selects s3 and ignores the filesystem settings)`,
+    );
+    return;
+  }
+  const str = (k: string) => s.get<string>(`storage.s3.${k}`);
+  const int = (k: string) => s.get<number>(`storage.s3.${k}`);
+  const bool = (k: string) => s.get<boolean>(`storage.s3.${k}`);
+  const bucket = str('bucket');
+  if (bucket === undefined) problems.push(`${key('storage.s3.bucket')}: required with the s3 driver`);
+  const regionendpoint = str('regionendpoint');
+  const region = str('region') ?? (regionendpoint !== undefined ? 'us-east-1' : undefined);
+  if (region === undefined) problems.push(`${key('storage.s3.region')}: required with the s3 driver (or give storage.s3.regionendpoint)`);
+  const chunksize = int('chunksize') ?? 10 * 1024 * 1024;
+  if (chunksize < MIN_S3_CHUNK) problems.push(`${named('storage.s3.chunksize')}: at least ${MIN_S3_CHUNK} (5 MiB, S3's smallest part), got ${chunksize}`);
+  const accesskey = str('accesskey');
+  const secretkey = str('secretkey');
+  if ((accesskey === undefined) !== (secretkey === undefined)) {
+    problems.push(`${key(accesskey === undefined ? 'storage.s3.accesskey' : 'storage.s3.secretkey')}: give both the access key and the secret key, or neither (AWS environment, files or roles)`);
+  }
+  const s3: S3Settings = {
+    bucket: bucket ?? '',
+    region: region ?? '',
+    rootdirectory: str('rootdirectory') ?? '',
+    forcepathstyle: bool('forcepathstyle') ?? false,
+    chunksize,
+    secure: bool('secure') ?? true,
+    skipverify: bool('skipverify') ?? false,
+    encrypt: bool('encrypt') ?? false,
+    multipartcopychunksize: Math.max(int('multipartcopychunksize') ?? 32 * 1024 * 1024, MIN_S3_CHUNK),
+    multipartcopymaxconcurrency: int('multipartcopymaxconcurrency') ?? 100,
+    multipartcopythresholdsize: int('multipartcopythresholdsize') ?? 32 * 1024 * 1024,
+  };
+  for (const k of ['regionendpoint', 'accesskey', 'secretkey', 'sessiontoken', 'keyid', 'storageclass', 'objectacl'] as const) {
+    const text = str(k);
+    if (text !== undefined) s3[k] = text;
+  }
+  config.storage.driver = 's3';
+  config.storage.s3 = s3;
+  // registry:2 redirects unless disabled; here downloads stream through storage unless
+  // `disable: false` is written (a bucket is often not reachable by clients).
+  config.storage.redirect = redirectSet && s.get<boolean>('storage.redirect.disable') === false;
+  if (!redirectSet) warnings.push(`${key('storage.redirect.disable')}: not set, so blobs stream through storage (registry:2 would redirect to the bucket; set it to false for that)`);
 }
 
 function buildTls(

@@ -17,6 +17,11 @@ export interface SectionNode {
   unknownKey?: (key: string) => string;
   /** registry:2 also accepts the type as a plain value (`REGISTRY_AUTH=htpasswd`). */
   scalarSelectsKey?: boolean;
+  /**
+   * Keys that are alternatives (storage drivers): `REGISTRY_STORAGE=s3` selects one and the
+   * others are dropped with a warning naming them, whatever else is set.
+   */
+  alternatives?: readonly string[];
 }
 
 export interface ValueNode {
@@ -79,6 +84,13 @@ const prefix: v.ValueParser<string> = (node, ctx) => {
   return text;
 };
 
+/** `http.debug.prometheus.path`: an absolute URL path such as /metrics. */
+const metricsPath: v.ValueParser<string> = (node, ctx) => {
+  const text = v.string(node, ctx).trim();
+  if (!/^\/[A-Za-z0-9._~\/-]*$/.test(text)) throw new v.ValueProblem(`expected a URL path such as /metrics, got ${JSON.stringify(text)}`);
+  return text;
+};
+
 const version: v.ValueParser<string> = (node) => {
   if (node.kind !== 'scalar' || node.text.trim() !== '0.1') {
     throw new v.ValueProblem(`expected 0.1 (the only configuration version), got ${node.kind === 'scalar' ? JSON.stringify(node.text) : `a ${node.kind}`}`);
@@ -98,7 +110,35 @@ const ACCESS: SectionNode = section({
   ...Object.fromEntries(ACCESS_POLICY_KEYS.map((key) => [key, value(policyPart)])),
 });
 
-export const STORAGE_DRIVERS_SUPPORTED = ['filesystem'];
+export const STORAGE_DRIVERS_SUPPORTED = ['filesystem', 's3'];
+
+/** registry:2's `storage.s3` keys (docs/configuration.md); the AWS SDK handles what is left out. */
+const S3: SectionNode = section({
+  accesskey: value(v.string),
+  secretkey: value(v.string),
+  sessiontoken: value(v.string),
+  region: value(v.string),
+  regionendpoint: value(v.string),
+  forcepathstyle: value(v.boolean),
+  bucket: value(v.string),
+  encrypt: value(v.boolean),
+  keyid: value(v.string),
+  secure: value(v.boolean),
+  skipverify: value(v.boolean),
+  v4auth: ignored(),
+  chunksize: value(v.positiveInteger),
+  multipartcopychunksize: value(v.positiveInteger),
+  multipartcopymaxconcurrency: value(v.positiveInteger),
+  multipartcopythresholdsize: value(v.positiveInteger),
+  rootdirectory: value(v.string),
+  storageclass: value(v.string),
+  objectacl: value(v.string),
+  loglevel: ignored(),
+  useragent: ignored(),
+  usedualstack: ignored('usedualstack is not supported; ignored'),
+  accelerate: ignored('accelerate is not supported; ignored'),
+  checksumdisabled: ignored(),
+});
 export const AUTH_TYPES_SUPPORTED = ['htpasswd'];
 
 export const SCHEMA: SectionNode = section({
@@ -129,13 +169,15 @@ export const SCHEMA: SectionNode = section({
         }),
         readonly: section({ enabled: value(v.boolean) }),
       }),
+      s3: S3,
       cache: ignored(),
-      redirect: ignored('redirects have no effect with the filesystem driver; ignored'),
+      redirect: section({ disable: value(v.boolean) }),
       tag: notImplemented('storage.tag (tag lookup concurrency)'),
     },
     {
       unknownKey: (key) => `storage driver "${key}" is not supported yet (supported: ${STORAGE_DRIVERS_SUPPORTED.join(', ')})`,
       scalarSelectsKey: true,
+      alternatives: STORAGE_DRIVERS_SUPPORTED,
     },
   ),
   auth: section(
@@ -158,7 +200,7 @@ export const SCHEMA: SectionNode = section({
     prefix: value(prefix),
     secret: value(v.string),
     relativeurls: value(v.boolean),
-    draintimeout: notImplemented('http.draintimeout'),
+    draintimeout: value(v.duration),
     tls: section({
       certificate: value(v.path),
       key: value(v.path),
@@ -169,13 +211,22 @@ export const SCHEMA: SectionNode = section({
       letsencrypt: rejected("Let's Encrypt is not supported; give certificate and key files"),
     }),
     headers: { kind: 'map', checkKey: v.checkHeaderName, parse: v.headerValues },
-    debug: notImplemented('the debug server (pprof, Prometheus metrics)'),
+    debug: section({
+      addr: value(v.string),
+      prometheus: section({ enabled: value(v.boolean), path: value(metricsPath) }),
+      tls: notImplemented('TLS on the debug server (keep it on loopback or a private network)'),
+    }),
     http2: ignored(),
     trustedproxies: value(v.addressList),
     maxconnections: value(v.positiveInteger),
     maxconnectionsperclient: value(v.positiveInteger),
   }),
-  health: ignored(),
+  health: section({
+    storagedriver: section({ enabled: value(v.boolean), interval: value(v.duration), threshold: value(v.positiveInteger) }),
+    file: notImplemented('health.file checks'),
+    http: notImplemented('health.http checks'),
+    tcp: notImplemented('health.tcp checks'),
+  }),
   middleware: notImplemented('middleware (CloudFront, redirects, ...)'),
   reporting: notImplemented('error reporting (Bugsnag, New Relic)'),
   notifications: section({

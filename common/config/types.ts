@@ -21,6 +21,33 @@ export interface TlsConfig {
   addr?: string;
 }
 
+/** registry:2's `storage.s3` settings (the ones that have a meaning here). */
+export interface S3Settings {
+  region: string;
+  bucket: string;
+  /** Endpoint of an S3-compatible service (`http://127.0.0.1:7480`); AWS when unset. */
+  regionendpoint?: string;
+  accesskey?: string;
+  secretkey?: string;
+  sessiontoken?: string;
+  /** Key prefix for everything the registry writes (registry:2 `rootdirectory`). */
+  rootdirectory: string;
+  forcepathstyle: boolean;
+  /** Multipart part size for uploads, at least 5 MiB (default 10 MiB). */
+  chunksize: number;
+  /** Use https to an endpoint given without a scheme (default true). */
+  secure: boolean;
+  skipverify: boolean;
+  /** Server-side encryption (AES256, or aws:kms with `keyid`). */
+  encrypt: boolean;
+  keyid?: string;
+  storageclass?: string;
+  objectacl?: string;
+  multipartcopychunksize: number;
+  multipartcopymaxconcurrency: number;
+  multipartcopythresholdsize: number;
+}
+
 export interface RegistryConfig {
   log: {
     level: LogLevel;
@@ -28,7 +55,15 @@ export interface RegistryConfig {
     fields: Record<string, string>;
   };
   storage: {
+    /** The driver in use: filesystem (default) or s3 (`storage.s3`, or REGISTRY_STORAGE=s3). */
+    driver: 'filesystem' | 's3';
     filesystem: { rootdirectory: string };
+    s3?: S3Settings;
+    /**
+     * Blob downloads answered with a redirect to a presigned URL of the object store (s3 only).
+     * Off unless `storage.redirect.disable: false` is written (registry:2 redirects by default).
+     */
+    redirect: boolean;
     delete: { enabled: boolean };
     maintenance: {
       uploadpurging: { enabled: boolean; ageMs: number; intervalMs: number; dryrun: boolean };
@@ -52,6 +87,20 @@ export interface RegistryConfig {
     maxconnections?: number;
     /** Project setting: open connections per client address, trusted proxies exempt (default 512). */
     maxconnectionsperclient?: number;
+    /**
+     * registry:2 `http.draintimeout`: after SIGTERM, how long requests on connections already
+     * open are still served before the process exits (default 30 s).
+     */
+    draintimeoutMs: number;
+    /** registry:2 `http.debug`: the debug listener (Prometheus metrics); off unless `addr` is set. */
+    debug?: {
+      addr: string;
+      prometheus: { enabled: boolean; path: string };
+    };
+  };
+  /** registry:2 `health.storagedriver`: a periodic check of storage; `threshold` failures in a row make it unhealthy. */
+  health: {
+    storagedriver: { enabled: boolean; intervalMs: number; threshold: number };
   };
   auth?: {
     htpasswd?: {

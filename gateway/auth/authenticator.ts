@@ -14,3 +14,15 @@ export interface Authenticator {
   /** Stops file watchers and timers. */
   close(): Promise<void>;
 }
+
+/** Counts every check's result (registry_auth_logins_total) around any Authenticator. */
+export function countingLogins(authenticator: Authenticator, count: (result: 'accepted' | 'refused' | 'throttled') => void): Authenticator {
+  return {
+    async authenticate(user, password, clientAddress) {
+      const result = await authenticator.authenticate(user, password, clientAddress);
+      count(result.ok ? 'accepted' : result.reason === 'throttled' ? 'throttled' : 'refused');
+      return result;
+    },
+    close: () => authenticator.close(),
+  };
+}

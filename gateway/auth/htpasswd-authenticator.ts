@@ -9,6 +9,7 @@ import { parseHtpasswd, type HtpasswdEntry } from './htpasswd-file.js';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import { hashLike, hashPassword, hashWorkFactor, verifyPassword, type HashFormat } from './password-hash.js';
 import { SingleFlight } from './single-flight.js';
+import { gatewayMetrics } from '../metrics.js';
 import { logAvailability, WatchedFile } from './watched-file.js';
 
 export interface HtpasswdAuthenticatorOptions {
@@ -200,6 +201,7 @@ export async function createHtpasswdAuthenticator(options: HtpasswdAuthenticator
           return { ok: false, reason: 'throttled', retryAfterSeconds: passage.retryAfterSeconds };
         }
         stats.cacheHits++;
+        gatewayMetrics.credentialCache.inc({ result: 'hit' });
         return { ok: true, user };
       }
       const admission = throttle.admit(clientAddress, user, key);
@@ -210,6 +212,7 @@ export async function createHtpasswdAuthenticator(options: HtpasswdAuthenticator
       }
 
       const map = current;
+      gatewayMetrics.credentialCache.inc({ result: 'miss' });
       let ok: boolean;
       try {
         ok = await verifications.run(`${map.generation}:${key}`, () => verify(user, password, map));

@@ -13,6 +13,7 @@ import { filteredCatalogPage, type CatalogReader } from '../access/filtered-cata
 import { respondWithError } from '../oci-response.js';
 import type { GatewayContext, GatewayMiddleware } from '../state.js';
 import type { AccessRecord } from '../unauthorized-detail.js';
+import { gatewayMetrics } from '../metrics.js';
 import { getFromUpstream } from '../upstream-request.js';
 import type { Upstream } from '../upstream.js';
 
@@ -65,6 +66,7 @@ export function accessControl(options: AccessControlOptions): GatewayMiddleware 
         { requestId: ctx.state.requestId, user: ctx.state.user ?? null, action, repository: scope.repository, rule: decidingRule(decision) },
         'access denied',
       );
+      gatewayMetrics.accessDenials.inc({ action });
       const records = needed.map((a): AccessRecord => ({ Type: 'repository', Class: '', Name: scope.repository, Action: a }));
       // docker prints "denied: requested access to the resource is denied" only with a non-null detail.
       respondWithError(ctx, 'DENIED', { detail: records });

@@ -3,6 +3,7 @@
 // header or a password.
 import type { Logger } from '../../common/logger.js';
 import type { GatewayMiddleware } from '../state.js';
+import { isProbePath } from './routes.js';
 
 /** Query parameters whose values are safe and useful in a log line. */
 const LOGGABLE_QUERY_KEYS = new Set(['digest', 'mount', 'from', 'n', 'last', 'artifactType']);
@@ -15,7 +16,9 @@ export function accessLog(logger: Logger): GatewayMiddleware {
     } finally {
       const { state, res } = ctx;
       const proxied = ctx.respond === false;
-      logger.info(
+      // Kubernetes probes every few seconds: their lines would drown the real requests.
+      const level = isProbePath(ctx.path) ? 'debug' : 'info';
+      if (logger.isLevelEnabled(level)) logger[level](
         {
           requestId: state.requestId,
           method: ctx.method,

@@ -11,6 +11,8 @@ export interface FileInfo {
   size: number;
   modTime: Date;
   isDir: boolean;
+  /** Optional: changes whenever the file's content changes (S3: the ETag). */
+  version?: string;
 }
 
 /** A writer for a (possibly large) file that is appended to across requests. */
@@ -57,6 +59,11 @@ export interface StorageDriver {
    * itself); a driver whose files are elsewhere (S3) leaves it out.
    */
   localPath?(path: string): string;
+  /**
+   * Optional, for object stores (registry:2's RedirectURL): a URL where the client can fetch the
+   * file directly for a while (a presigned S3 URL). Used only when `storage.redirect` allows it.
+   */
+  redirectURL?(path: string, method: 'GET' | 'HEAD'): Promise<string>;
 }
 
 export class PathNotFoundError extends Error {

@@ -40,6 +40,17 @@ export function blobHandlers({ registry, options, notifier, proxy }: StorageDeps
         ctx.length = length;
         return;
       }
+      const redirect = options.redirect && !range ? await registry.blobs.redirectURL(digest) : undefined;
+      if (redirect !== undefined) {
+        // registry:2's storage.redirect: the client fetches the bytes from the bucket itself.
+        // Range requests (resumes) are served here, so the answer keeps its Content-Range.
+        ctx.status = 307;
+        ctx.remove('Content-Range');
+        ctx.redirect(redirect);
+        ctx.status = 307;
+        emptyBody(ctx);
+        return;
+      }
       const localFile = ctx.get(FILE_HANDOFF_REQUEST_HEADER) ? registry.blobs.localFile(digest) : undefined;
       if (localFile !== undefined) {
         // The gateway reads the data directory itself: name the file and range, send no bytes.

@@ -8,6 +8,8 @@ export interface StorageOptions {
   deleteEnabled: boolean;
   readOnly: boolean;
   relativeUrls: boolean;
+  /** Blob GETs answer 307 to a presigned object-store URL (storage.redirect, s3 only). */
+  redirect?: boolean;
   /** registry:2 `http.host`: external base URL for absolute Locations. */
   externalBaseUrl?: string;
   /** When set, every request must carry it in the internal token header. */

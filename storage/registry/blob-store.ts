@@ -60,6 +60,11 @@ export class BlobStore {
     return this.driver.localPath?.(paths.blobData(digest));
   }
 
+  /** A URL the client may fetch the blob from directly (presigned), when the driver has one. */
+  async redirectURL(digest: ParsedDigest): Promise<string | undefined> {
+    return await this.driver.redirectURL?.(paths.blobData(digest), 'GET');
+  }
+
   async read(digest: ParsedDigest): Promise<Buffer | undefined> {
     try {
       return await this.driver.getContent(paths.blobData(digest));

@@ -28,6 +28,11 @@ export class UploadSessionLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Sessions counted now (registry_uploads_in_progress). */
+  get open(): number {
+    return this.sessions.size;
+  }
+
   /** Throws TOOMANYREQUESTS (429) when `client` may not open another session now. */
   admit(client: string): void {
     if (this.isFull(client)) this.forgetIdle();

@@ -86,10 +86,10 @@ test('config check fails with every problem, naming the variables', async (t) =>
 test('config check reports an unknown key and a missing file', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'config.yml');
-  writeFileSync(file, 'version: 0.1\nstorage:\n  s3:\n    bucket: b\nhttp:\n  adress: :5000\n');
+  writeFileSync(file, 'version: 0.1\nstorage:\n  gcs:\n    bucket: b\nhttp:\n  adress: :5000\n');
   const bad = await runCli(['config', 'check', '-c', file]);
   t.is(bad.code, 1);
-  t.regex(bad.stderr, /storage\.s3 \(REGISTRY_STORAGE_S3; .*line 3\): storage driver "s3" is not supported yet/);
+  t.regex(bad.stderr, /storage\.gcs \(REGISTRY_STORAGE_GCS; .*line 3\): storage driver "gcs" is not supported yet/);
   t.regex(bad.stderr, /line 6: unknown key "http\.adress"; accepted keys under http: addr,/);
 
   const missing = await runCli(['config', 'check', '--config', join(dir, 'nope.yml')]);

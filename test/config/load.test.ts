@@ -95,6 +95,8 @@ test('with no configuration at all, the defaults work on a laptop', (t) => {
   t.deepEqual(config, {
     log: { level: 'info', fields: {} },
     storage: {
+      driver: 'filesystem',
+      redirect: false,
       filesystem: { rootdirectory: join(dir, 'data') },
       delete: { enabled: false },
       maintenance: {
@@ -102,7 +104,8 @@ test('with no configuration at all, the defaults work on a laptop', (t) => {
         readonly: { enabled: false },
       },
     },
-    http: { addr: ':5000', relativeurls: false, headers: {}, trustedproxies: [], maxconnections: 4096, maxconnectionsperclient: 512 },
+    http: { addr: ':5000', relativeurls: false, headers: {}, trustedproxies: [], maxconnections: 4096, maxconnectionsperclient: 512, draintimeoutMs: 30_000 },
+    health: { storagedriver: { enabled: false, intervalMs: 10_000, threshold: 1 } },
     storageservice: { addr: '127.0.0.1:0', maxuploads: 5000, maxuploadsperclient: 500 },
   });
 });
@@ -164,6 +167,17 @@ http:
   trustedproxies: [10.0.0.0/8, 192.168.1.10, "::1"]
   maxconnections: 1000
   maxconnectionsperclient: 100
+  draintimeout: 45s
+  debug:
+    addr: 127.0.0.1:5001
+    prometheus:
+      enabled: true
+      path: /prom
+health:
+  storagedriver:
+    enabled: true
+    interval: 5s
+    threshold: 3
 auth:
   htpasswd:
     path: auth/htpasswd
@@ -179,6 +193,8 @@ storageservice:
   t.deepEqual(config, {
     log: { level: 'debug', fields: { service: 'registry', replica: '2' } },
     storage: {
+      driver: 'filesystem',
+      redirect: false,
       filesystem: { rootdirectory: join(dir, 'images') },
       delete: { enabled: true },
       maintenance: {
@@ -196,7 +212,10 @@ storageservice:
       trustedproxies: ['10.0.0.0/8', '192.168.1.10', '::1'],
       maxconnections: 1000,
       maxconnectionsperclient: 100,
+      draintimeoutMs: 45_000,
+      debug: { addr: '127.0.0.1:5001', prometheus: { enabled: true, path: '/prom' } },
     },
+    health: { storagedriver: { enabled: true, intervalMs: 5000, threshold: 3 } },
     auth: { htpasswd: { realm: 'Registry Realm', path: join(dir, 'auth/htpasswd'), refuseinsecure: true } },
     storageservice: { addr: `unix:${join(dir, 'run/storage.sock')}`, token: '0123abc', url: 'http://storage:5001', maxuploads: 100, maxuploadsperclient: 10 },
   });
@@ -301,12 +320,12 @@ test('other auth types are refused, naming the variable', (t) => {
   t.regex(fromFile.message, /auth\.token \(REGISTRY_AUTH_TOKEN; .*config\.yml line 3\): auth type "token" is not supported/);
 });
 
-test('storage drivers other than filesystem are refused as not supported yet', (t) => {
-  const fromFile = loadError({}, 'version: 0.1\nstorage:\n  s3:\n    bucket: images\n    region: eu-west-1\n');
+test('storage drivers other than filesystem and s3 are refused as not supported yet', (t) => {
+  const fromFile = loadError({}, 'version: 0.1\nstorage:\n  gcs:\n    bucket: images\n');
   t.is(fromFile.problems.length, 1);
-  t.regex(fromFile.problems[0], /^storage\.s3 \(REGISTRY_STORAGE_S3; .*config\.yml line 3\): storage driver "s3" is not supported yet \(supported: filesystem\)$/);
-  const fromEnv = loadError({ REGISTRY_STORAGE_S3_BUCKET: 'images' });
-  t.deepEqual(fromEnv.problems, ['REGISTRY_STORAGE_S3_BUCKET (storage.s3): storage driver "s3" is not supported yet (supported: filesystem)']);
+  t.regex(fromFile.problems[0], /^storage\.gcs \(REGISTRY_STORAGE_GCS; .*config\.yml line 3\): storage driver "gcs" is not supported yet \(supported: filesystem, s3\)$/);
+  const fromEnv = loadError({ REGISTRY_STORAGE_AZURE_ACCOUNTNAME: 'images' });
+  t.deepEqual(fromEnv.problems, ['REGISTRY_STORAGE_AZURE_ACCOUNTNAME (storage.azure): storage driver "azure" is not supported yet (supported: filesystem, s3)']);
   t.regex(loadError({ REGISTRY_STORAGE: 'inmemory' }).message, /storage driver "inmemory" is not supported yet/);
 });
 
@@ -444,8 +463,8 @@ log:
   formatter: text
 http:
   debug:
-    addr: :5001
-  draintimeout: 60s
+    tls:
+      certificate: /debug.crt
 notifications:
   endpoints:
     - name: alistener
@@ -456,15 +475,30 @@ redis:
   addr: localhost:6379
 storage:
   redirect:
-    disable: true
+    disable: false
 `,
   );
-  t.is(warnings.length, 5);
+  t.is(warnings.length, 4);
   t.regex(warnings.join('\n'), /redis .*: ignored, this registry does not implement the redis cache/);
   t.regex(warnings.join('\n'), /log\.formatter .*: formatter "text" is not available: logs are always JSON lines/);
-  t.regex(warnings.join('\n'), /http\.debug .*: ignored, this registry does not implement the debug server/);
-  t.regex(warnings.join('\n'), /http\.draintimeout .*: ignored/);
-  t.regex(warnings.join('\n'), /storage\.redirect .*: redirects have no effect with the filesystem driver/);
+  t.regex(warnings.join('\n'), /http\.debug\.tls .*: ignored, this registry does not implement TLS on the debug server/);
+  t.regex(warnings.join("\n"), /storage\.redirect\.disable .*: redirects need the s3 driver/);
+});
+
+test('the debug listener, metrics, drain timeout and health checks from the environment', (t) => {
+  const { config, warnings } = load({
+    REGISTRY_HTTP_DEBUG_ADDR: 'localhost:5001',
+    REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED: 'true',
+    REGISTRY_HTTP_DRAINTIMEOUT: '2m',
+    REGISTRY_HEALTH_STORAGEDRIVER_ENABLED: 'true',
+  });
+  t.deepEqual(warnings, []);
+  t.deepEqual(config.http.debug, { addr: 'localhost:5001', prometheus: { enabled: true, path: '/metrics' } });
+  t.is(config.http.draintimeoutMs, 120_000);
+  t.deepEqual(config.health.storagedriver, { enabled: true, intervalMs: 10_000, threshold: 1 });
+  t.regex(load({ REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED: 'true' }).warnings.join('\n'), /prometheus\.enabled\): ignored without http\.debug\.addr/);
+  t.regex(loadError({ REGISTRY_HTTP_DEBUG_ADDR: ':5001', REGISTRY_HTTP_DEBUG_PROMETHEUS_PATH: 'metrics' }).message, /http\.debug\.prometheus\.path\): expected a URL path such as \/metrics/);
+  t.regex(loadError({ REGISTRY_HTTP_DRAINTIMEOUT: '30' }).message, /REGISTRY_HTTP_DRAINTIMEOUT \(http\.draintimeout\): expected a duration/);
 });
 
 test('registry:2 settings whose absence would weaken security are errors', (t) => {

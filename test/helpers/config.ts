@@ -16,6 +16,8 @@ export function defaultTestConfig(): RegistryConfig {
   return {
     log: { level: 'info', fields: {} },
     storage: {
+      driver: 'filesystem',
+      redirect: false,
       filesystem: { rootdirectory: '/var/lib/registry' },
       delete: { enabled: false },
       maintenance: {
@@ -28,7 +30,9 @@ export function defaultTestConfig(): RegistryConfig {
       relativeurls: false,
       headers: {},
       trustedproxies: [],
+      draintimeoutMs: 30_000,
     },
+    health: { storagedriver: { enabled: false, intervalMs: 10_000, threshold: 1 } },
     storageservice: { addr: '127.0.0.1:5001', maxuploads: 5_000, maxuploadsperclient: 500 },
   };
 }

@@ -16,15 +16,19 @@ export interface Distribution {
   stop(): Promise<void>;
 }
 
-/** Starts registry:2 over `root`; its config and log go to `workDir`; `extraConfig` lines are appended to config.yml. */
-export async function startDistribution(root: string, workDir: string, extraConfig: string[] = []): Promise<Distribution> {
+/**
+ * Starts registry:2 over `root`; its config and log go to `workDir`. `storage` replaces the
+ * filesystem driver's lines of config.yml (e.g. an `s3:` section, indented under `storage:`).
+ * `extraConfig` lines are appended to config.yml.
+ */
+export async function startDistribution(root: string, workDir: string, storage?: string[], extraConfig: string[] = []): Promise<Distribution> {
   await mkdir(workDir, { recursive: true });
   await mkdir(root, { recursive: true });
   // A port can be taken between freePort and the bind: try a few.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(root, workDir, await freePort(), extraConfig);
+      return await startOnce(root, workDir, await freePort(), storage ?? ['  filesystem:', `    rootdirectory: ${root}`], extraConfig);
     } catch (err) {
       lastError = err;
     }
@@ -32,7 +36,7 @@ export async function startDistribution(root: string, workDir: string, extraConf
   throw lastError;
 }
 
-async function startOnce(root: string, workDir: string, port: number, extraConfig: string[]): Promise<Distribution> {
+async function startOnce(root: string, workDir: string, port: number, storage: string[], extraConfig: string[]): Promise<Distribution> {
   const configPath = join(workDir, 'config.yml');
   const logPath = join(workDir, 'registry.log');
   await writeFile(
@@ -44,8 +48,7 @@ async function startOnce(root: string, workDir: string, port: number, extraConfi
       '  fields:',
       '    service: registry',
       'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${root}`,
+      ...storage,
       '  delete:',
       '    enabled: true',
       '  maintenance:',
@@ -58,7 +61,10 @@ async function startOnce(root: string, workDir: string, port: number, extraConfi
     ].join('\n'),
   );
   const logFile = await open(logPath, 'a');
+  // registry:2's AWS SDK panics on AWS_CA_BUNDLE with its own transport (s3 driver): not passed.
+  const { AWS_CA_BUNDLE: _caBundle, ...env } = process.env;
   const child = spawn('docker-registry', ['serve', configPath], {
+    env,
     stdio: ['ignore', logFile.fd, logFile.fd],
   });
   const spawnError = once(child, 'error').then(([err]) => {

@@ -9,6 +9,9 @@ import type { RegistryConfig } from '../../common/config/types.js';
 import type { RunningServer } from '../../common/running-server.js';
 import { runStorage } from '../../storage/main.js';
 import { testConfig, type ConfigOverrides } from './config.js';
+import { isPathNotFound, walk } from '../../storage/driver/driver.js';
+import { S3Driver } from '../../storage/driver/s3.js';
+import type { Rgw } from './rgw.js';
 
 export interface TestStorage {
   /** `http://127.0.0.1:<port>` of the running service. */
@@ -35,7 +38,57 @@ export interface TestStorageOptions {
 
 export const silentLogger = pino({ level: 'silent' });
 
+/**
+ * The S3 backend for the API tests (test/storage/api-on-s3.test.ts): while set, startStorage
+ * serves a fresh bucket on this RGW instead of a directory; `root` is then a made-up path that
+ * listTree understands.
+ */
+let s3Backend: Promise<Rgw> | undefined;
+const s3Roots = new Map<string, S3Driver>();
+
+export function useS3Backend(rgw: Promise<Rgw> | undefined): void {
+  s3Backend = rgw;
+}
+
+async function startS3Storage(options: TestStorageOptions): Promise<TestStorage> {
+  const rgw = await s3Backend!;
+  const given = options.root !== undefined ? s3Roots.get(options.root) : undefined;
+  if (options.root !== undefined && !given) throw new Error('an existing directory cannot be served on the S3 backend');
+  const bucket = given?.settings.bucket ?? (await rgw.newBucket());
+  const s3 = rgw.settings(bucket, { chunksize: 5 * 1024 * 1024, rootdirectory: '/registry' });
+  const root = `/s3-test/${bucket}`;
+  s3Roots.set(root, new S3Driver(s3));
+  const config = testConfig({
+    ...options.config,
+    storage: { ...options.config?.storage, driver: 's3', s3 },
+    storageservice: { ...options.config?.storageservice, addr: '127.0.0.1:0' },
+  });
+  return await serve(config, root, root, async () => {
+    if (!given) await rgw.dropBucket(bucket);
+  });
+}
+
+/** listTree over a bucket: the same answer as over a directory (S3 has no empty directories). */
+async function listS3Tree(dir: string): Promise<string[] | undefined> {
+  for (const [root, driver] of s3Roots) {
+    if (dir !== root && !dir.startsWith(`${root}/`)) continue;
+    const base = dir.slice(root.length) || '/';
+    const found: string[] = [];
+    try {
+      await walk(driver, base, (info) => {
+        const rel = info.path.slice(base === '/' ? 1 : base.length + 1);
+        found.push(info.isDir ? `${rel}/` : rel);
+      });
+    } catch (err) {
+      if (!isPathNotFound(err)) throw err;
+    }
+    return found.sort();
+  }
+  return undefined;
+}
+
 export async function startStorage(options: TestStorageOptions = {}): Promise<TestStorage> {
+  if (s3Backend) return await startS3Storage(options);
   // A given root belongs to the caller: nothing is made around it, and close leaves it.
   const owned = options.root === undefined;
   const dir = owned ? await mkdtemp(join(tmpdir(), 'storage-test-')) : dirname(options.root!);
@@ -46,6 +99,13 @@ export async function startStorage(options: TestStorageOptions = {}): Promise<Te
     storage: { ...options.config?.storage, filesystem: { rootdirectory: root } },
     storageservice: { ...options.config?.storageservice, addr: '127.0.0.1:0' },
   });
+  return await serve(config, dir, root, async () => {
+    if (owned) await rm(dir, { recursive: true, force: true });
+  });
+}
+
+/** Runs storage with `config`; `cleanup` runs after it stops for good (close). */
+async function serve(config: RegistryConfig, dir: string, root: string, cleanup: () => Promise<void>): Promise<TestStorage> {
   let running: RunningServer | undefined = await runStorage(config, silentLogger);
   const handle: TestStorage = {
     url: running.urls[0]!,
@@ -64,7 +124,7 @@ export async function startStorage(options: TestStorageOptions = {}): Promise<Te
     },
     async close() {
       await handle.stop();
-      if (owned) await rm(dir, { recursive: true, force: true });
+      await cleanup();
     },
   };
   return handle;
@@ -75,6 +135,8 @@ export async function startStorage(options: TestStorageOptions = {}): Promise<Te
  * `dir` does not exist. Entries removed while it reads (other requests finishing) are skipped.
  */
 export async function listTree(dir: string): Promise<string[]> {
+  const s3 = await listS3Tree(dir);
+  if (s3) return s3;
   const found: string[] = [];
   async function visit(relativeDir: string): Promise<void> {
     let entries;

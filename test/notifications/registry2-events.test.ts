@@ -42,7 +42,7 @@ test.before(async () => {
   const setup = await prepareRegistry(join(dir, 'ours'), { REGISTRY_NOTIFICATIONS_ENDPOINTS: `[${endpoints.join(', ')}]` });
   creds = `${setup.user}:${setup.password}`;
   ours = await RegistryProcess.start(setup);
-  reference = await startDistribution(join(dir, 'ref-data'), join(dir, 'ref'), [
+  reference = await startDistribution(join(dir, 'ref-data'), join(dir, 'ref'), undefined, [
     'auth:',
     '  htpasswd:',
     '    realm: harness',

@@ -18,7 +18,8 @@ export interface NginxFront {
   stop(): Promise<void>;
 }
 
-export async function startNginxFront(options: { dir: string; upstreamPort: number }): Promise<NginxFront> {
+/** `upstreamPorts`: several gateways behind nginx, round-robin (the S3 replicas test). */
+export async function startNginxFront(options: { dir: string; upstreamPort: number; upstreamPorts?: number[] }): Promise<NginxFront> {
   if (await isListening('127.0.0.1', 80)) {
     throw new Error('something already listens on 127.0.0.1:80; the e2e tests need port 80 for nginx');
   }
@@ -28,7 +29,7 @@ export async function startNginxFront(options: { dir: string; upstreamPort: numb
   const accessLog = join(dir, 'access.log');
   const errorLog = join(dir, 'error.log');
   const config = join(dir, 'nginx.conf');
-  await writeFile(config, nginxConfig({ dir, accessLog, errorLog, site: await siteConfig(options.upstreamPort) }));
+  await writeFile(config, nginxConfig({ dir, accessLog, errorLog, site: await siteConfig(options.upstreamPort, options.upstreamPorts) }));
   await runOk('nginx', ['-t', '-q', '-e', errorLog, '-c', config], { timeoutMs: 10_000 });
   const daemon = await startDaemon({
     name: 'nginx',
@@ -73,12 +74,13 @@ export const SITE_FILE = join(REPO_ROOT, 'nginx-compat', 'registry.conf');
  * nginx-compat/registry.conf as users install it, with only the upstream port changed (the
  * gateway listens on a free port) and the listener kept on loopback port 80.
  */
-export async function siteConfig(upstreamPort: number): Promise<string> {
+export async function siteConfig(upstreamPort: number, more: number[] = []): Promise<string> {
   const site = await readFile(SITE_FILE, 'utf8');
   const upstream = /server\s+127\.0\.0\.1:5000\s*;/;
   const listen = /listen\s+80\s*;/;
   if (!upstream.test(site) || !listen.test(site)) {
     throw new Error(`${SITE_FILE} no longer has "server 127.0.0.1:5000;" and "listen 80;": update the e2e template`);
   }
-  return site.replace(upstream, `server 127.0.0.1:${upstreamPort};`).replace(listen, 'listen 127.0.0.1:80;');
+  const servers = [upstreamPort, ...more.filter((port) => port !== upstreamPort)].map((port) => `server 127.0.0.1:${port};`).join(' ');
+  return site.replace(upstream, servers).replace(listen, 'listen 127.0.0.1:80;');
 }

@@ -26,6 +26,8 @@ export interface RegistryUnderTest {
   readonly user: string;
   readonly password: string;
   readonly logFile: string;
+  /** The daemon's process group (kill -PID stops gateway and storage at once). */
+  readonly pid: number;
   logTail(max?: number): string;
   stop(): Promise<void>;
 }
@@ -140,6 +142,7 @@ function describe(kind: 'ours' | 'reference', prepared: Prepared, daemon: Daemon
     user: prepared.user,
     password: prepared.password,
     logFile: daemon.logFile,
+    pid: daemon.pid,
     logTail: (max) => daemon.logTail(max),
     stop: () => daemon.stop(),
   };

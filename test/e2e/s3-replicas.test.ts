@@ -1,0 +1,124 @@
+// Two registries (each a gateway + a storage, `registry start`) over one S3 bucket (Ceph RGW
+// started here), sharing only the bucket, the htpasswd file and http.secret, behind nginx
+// round-robin on docker-registry.home: skopeo and podman push and pull through it; a replica
+// killed in the middle of a push loses nothing acknowledged, and the client's retry through the
+// other replica completes.
+import test from 'ava';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { acquireE2eLock, addHostsEntry, assertRoot, makeTempDir, trackClientGlobalPaths } from './helpers/machine.js';
+import { startNginxFront, type NginxFront } from './helpers/nginx-front.js';
+import { startRegistryUnderTest, type RegistryUnderTest } from './helpers/registry-under-test.js';
+import { runOk } from './helpers/run.js';
+import { registryApi } from './helpers/registry-api.js';
+import { buildOciLayout, type BuiltImage } from '../helpers/oci-image.js';
+import { startRgw, RGW_ACCESS_KEY, RGW_SECRET_KEY, type Rgw } from '../helpers/rgw.js';
+
+const TIMEOUT = { timeoutMs: 240_000 };
+const undo: Array<() => Promise<void>> = [];
+let dir: string;
+let rgw: Rgw;
+let replicas: RegistryUnderTest[] = [];
+let nginx: NginxFront;
+let authFile: string;
+let small: { dir: string; image: BuiltImage };
+let big: { dir: string; image: BuiltImage };
+
+test.before(async () => {
+  assertRoot();
+  const lock = await acquireE2eLock();
+  undo.push(() => lock.release());
+  undo.push(await trackClientGlobalPaths());
+  dir = await makeTempDir('e2e-s3-replicas');
+  await chmod(dir, 0o711);
+  undo.push(() => rm(dir, { recursive: true, force: true }));
+  rgw = await startRgw();
+  undo.push(() => rgw.stop());
+  const bucket = await rgw.newBucket();
+  const env = {
+    REGISTRY_STORAGE: 's3',
+    REGISTRY_STORAGE_S3_REGIONENDPOINT: rgw.endpoint,
+    REGISTRY_STORAGE_S3_BUCKET: bucket,
+    REGISTRY_STORAGE_S3_ACCESSKEY: RGW_ACCESS_KEY,
+    REGISTRY_STORAGE_S3_SECRETKEY: RGW_SECRET_KEY,
+    REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
+    REGISTRY_STORAGE_S3_CHUNKSIZE: String(5 * 1024 * 1024),
+    REGISTRY_HTTP_SECRET: 'the-same-secret-on-every-replica',
+  };
+  const first = await startRegistryUnderTest({ dir: join(dir, 'r1'), trustedProxies: ['127.0.0.1'], env });
+  undo.push(() => first.stop().catch(() => undefined));
+  // The same users on every replica: the first one's htpasswd file.
+  const second = await startRegistryUnderTest({ dir: join(dir, 'r2'), trustedProxies: ['127.0.0.1'], env: { ...env, REGISTRY_AUTH_HTPASSWD_PATH: first.htpasswdPath } });
+  undo.push(() => second.stop().catch(() => undefined));
+  replicas = [first, second];
+  undo.push(await addHostsEntry());
+  nginx = await startNginxFront({ dir: join(dir, 'nginx'), upstreamPort: first.port, upstreamPorts: [second.port] });
+  undo.push(() => nginx.stop());
+  authFile = join(dir, 'auth.json');
+  await writeFile(authFile, '{}');
+  small = { dir: join(dir, 'small'), image: await buildOciLayout(join(dir, 'small'), 'v1', { files: { 'hello.txt': 'replicas\n' }, bigLayerMiB: 7, seed: 'replicas-small' }) };
+  big = { dir: join(dir, 'big'), image: await buildOciLayout(join(dir, 'big'), 'v1', { files: { 'hello.txt': 'big\n' }, bigLayerMiB: 96, seed: 'replicas-big' }) };
+});
+
+test.after.always(async () => {
+  while (undo.length > 0) await undo.pop()!().catch((err: unknown) => console.error(err));
+});
+
+const user = () => replicas[0]!.user;
+const password = () => replicas[0]!.password;
+const skopeo = (...args: string[]) => runOk('skopeo', [args[0]!, '--authfile', authFile, ...args.slice(1)], TIMEOUT);
+
+test.serial('skopeo pushes and pulls through nginx round-robin over two replicas', async (t) => {
+  await runOk('skopeo', ['login', '--authfile', authFile, '--tls-verify=false', '-u', user(), '--password-stdin', nginx.host], { ...TIMEOUT, input: password() });
+  await skopeo('copy', '--dest-tls-verify=false', `oci:${small.dir}:v1`, `docker://${nginx.host}/s3/skopeo:v1`);
+  const out = join(dir, 'skopeo-out');
+  await skopeo('copy', '--src-tls-verify=false', `docker://${nginx.host}/s3/skopeo:v1`, `oci:${out}:v1`);
+  const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
+  t.is(index.manifests[0]!.digest, small.image.manifest.digest);
+  for (const replica of replicas) {
+    const api = registryApi({ label: 'direct', host: replica.host, url: `http://${replica.host}` }, replicas[0]!);
+    t.is(await api.manifestDigest('s3/skopeo', 'v1'), small.image.manifest.digest, `replica ${replica.host} serves it`);
+  }
+  const log = await nginx.accessLogText();
+  t.true(log.split('\n').filter((line) => line.includes('PATCH') || line.includes('PUT')).length >= 2);
+});
+
+test.serial('podman pushes and pulls through nginx round-robin over two replicas', async (t) => {
+  const root = join(dir, 'podman');
+  await mkdir(root, { recursive: true });
+  const podmanArgs = ['--root', join(root, 'root'), '--runroot', join(root, 'runroot'), '--tmpdir', join(root, 'tmp'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
+  const podmanAuth = join(dir, 'podman-auth.json');
+  await writeFile(podmanAuth, '{}');
+  const podman = (args: string[], input?: string) => runOk('podman', [...podmanArgs, ...args], { ...TIMEOUT, input, env: { REGISTRY_AUTH_FILE: podmanAuth } });
+  const ref = `${nginx.host}/s3/podman:v1`;
+  await podman(['login', '--tls-verify=false', '-u', user(), '--password-stdin', nginx.host], password());
+  const id = (await podman(['pull', '-q', `oci:${small.dir}:v1`])).trim();
+  await podman(['tag', id, ref]);
+  const digestFile = join(dir, 'podman.digest');
+  await podman(['push', '--tls-verify=false', '--digestfile', digestFile, ref]);
+  const digest = (await readFile(digestFile, 'utf8')).trim();
+  await podman(['rmi', '--all', '--force']);
+  await podman(['pull', '--tls-verify=false', ref]);
+  t.is((await podman(['image', 'inspect', '--format', '{{.Digest}}', ref])).trim(), digest);
+});
+
+test.serial('a replica killed in the middle of a push: the retry through the other one completes', async (t) => {
+  const victim = replicas[0]!;
+  const push = skopeo('copy', '--retry-times', '5', '--dest-tls-verify=false', `oci:${big.dir}:v1`, `docker://${nginx.host}/s3/killed:v1`);
+  // Kill the whole first registry (gateway + storage) once the big layer's upload has begun.
+  const started = Date.now();
+  while (Date.now() - started < 60_000) {
+    if ((await nginx.accessLogText()).includes('/v2/s3/killed/blobs/uploads/')) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  process.kill(-victim.pid, 'SIGKILL');
+  await push;
+  const survivor = replicas[1]!;
+  const api = registryApi({ label: 'direct', host: survivor.host, url: `http://${survivor.host}` }, replicas[0]!);
+  t.is(await api.manifestDigest('s3/killed', 'v1'), big.image.manifest.digest);
+  const out = join(dir, 'killed-out');
+  await skopeo('copy', '--src-tls-verify=false', `docker://${nginx.host}/s3/killed:v1`, `oci:${out}:v1`);
+  const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
+  t.is(index.manifests[0]!.digest, big.image.manifest.digest, 'pulled whole through the survivor');
+});
