@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests drive for real: the reference registry (registry:2's
 # program), htpasswd, nginx, the container clients (docker, podman, buildah, skopeo, containerd's
-# ctr), docker-compose, openssl, curl, and strace (to watch the storage driver's fsyncs). Quick
+# ctr), docker-compose, openssl, curl, strace (to watch the storage driver's fsyncs), and debootstrap
+# and iproute2 (the Docker image test makes its base image and its dockerd's bridge). Quick
 # no-op when they are all installed already.
 # Needs root (apt-get) only when something is missing. Usage: bash scripts/install-test-deps.sh
 set -euo pipefail
 
-PACKAGES=(docker-registry apache2-utils nginx skopeo podman buildah containerd docker.io docker-compose openssl curl strace)
+PACKAGES=(docker-registry apache2-utils nginx skopeo podman buildah containerd docker.io docker-compose openssl curl strace debootstrap iproute2)
 # Ceph RADOS Gateway for the S3 driver tests (test/helpers/rgw.ts), without recommends (~290 MB).
 NO_RECOMMENDS=(ceph-mon ceph-osd radosgw)
 PACKAGES+=("${NO_RECOMMENDS[@]}")

@@ -223,7 +223,7 @@ function listeningLine(config: RegistryConfig, gateway: ListenAddress, storageAd
 // peak RSS under manifest-get + blob-head 108-142 -> ~88 MiB, for ~5 more full GCs of ~15 ms
 // per 10 s of load. Not a cap: the heap still grows as far as it needs. Storage too: under 20
 // clients PUTting 1-4 MiB hostile manifests its heap reached 108 MiB before a full GC left 34.
-function nodeFlags(_service: Service): string[] {
+export function nodeFlags(_service: Service): string[] {
   return ['--max-semi-space-size=4', '--heap-growing-percent=30'];
 }
 
@@ -234,7 +234,7 @@ function nodeFlags(_service: Service): string[] {
 // 64 KiB and more (socket reads, manifest bodies) are mmapped, as in the gateway: glibc would
 // otherwise raise its threshold to the size of the first big buffer freed (a 4 MiB manifest) and
 // keep the next ones in a heap it cannot shrink ([heap] 45 -> 10 MiB under hostile manifests).
-function storageEnvironment(): NodeJS.ProcessEnv {
+export function storageEnvironment(): NodeJS.ProcessEnv {
   return {
     ...process.env,
     UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16',
@@ -247,7 +247,7 @@ function storageEnvironment(): NodeJS.ProcessEnv {
 // threads, and per-thread arenas keep what big transfers freed. The 64 KiB chunks that stream
 // through it are mmapped, so each is given back when freed instead of fragmenting the heap
 // (peak RSS under regbench ~137 -> 118-126 MiB, one run each).
-function gatewayEnvironment(): NodeJS.ProcessEnv {
+export function gatewayEnvironment(): NodeJS.ProcessEnv {
   return {
     ...process.env,
     MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',

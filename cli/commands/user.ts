@@ -1,7 +1,7 @@
 // `registry user add|passwd|rm|list`: edits the htpasswd file the gateway reads (the same
 // format as Apache's htpasswd and registry:2). Parsing, hashing and atomic writes live in
 // gateway/auth; this file only talks to the person at the keyboard.
-import { mkdir, readFile } from 'node:fs/promises';
+import { access, constants, mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { assertValidUserName, hashPassword, listUsers, removeUser, setUser, writeHtpasswdFile, type NewHashFormat } from '../../gateway/auth/index.js';
 import { loadForCommand, printWarnings } from '../config-loading.js';
@@ -129,10 +129,10 @@ async function setPassword(sub: 'add' | 'passwd', args: string[]): Promise<numbe
   if (sub === 'add' && exists) throw new CommandError(`user "${user}" already exists in ${file} (use \`registry user passwd ${user}\` to change the password)`);
   if (sub === 'passwd' && !exists) throw new CommandError(`no user "${user}" in ${file} (use \`registry user add ${user}\` to add one)`);
 
+  await checkWritable(file);
   const password = await obtainPassword(values['password-stdin'] === true, values.password);
   const hash = await hashPassword(password, format, cost);
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  await writeHtpasswdFile(file, setUser(text, user, hash));
+  await writeUsers(file, setUser(text, user, hash));
   process.stderr.write(sub === 'add' ? `registry: added user "${user}" to ${file} (${format})\n` : `registry: changed the password of "${user}" in ${file} (${format})\n`);
   if (format !== 'bcrypt') {
     process.stderr.write(`registry: note: registry:2 (distribution) accepts only bcrypt hashes; ${format} works with this registry, Apache and nginx\n`);
@@ -147,7 +147,7 @@ async function removeCommand(args: string[]): Promise<number> {
   const file = htpasswdPath(parsed.values);
   const text = await readHtpasswd(file, false);
   if (!listUsers(text).includes(user)) throw new CommandError(`no user "${user}" in ${file}`);
-  await writeHtpasswdFile(file, removeUser(text, user));
+  await writeUsers(file, removeUser(text, user));
   process.stderr.write(`registry: removed user "${user}" from ${file}\n`);
   return 0;
 }
@@ -190,6 +190,44 @@ async function readHtpasswd(file: string, missingIsEmpty: boolean): Promise<stri
     if (missingIsEmpty) return '';
     throw new CommandError(`${file} does not exist (add a first user with \`registry user add NAME\`)`);
   }
+}
+
+/**
+ * Refuses before asking for a password when the file cannot be changed: e.g. `docker-compose exec
+ * gateway registry user add`, where /auth is mounted read-only (EROFS).
+ */
+async function checkWritable(file: string): Promise<void> {
+  for (const path of [file, dirname(file)]) {
+    try {
+      await access(path, constants.W_OK);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue;
+      throw cannotWrite(file, error);
+    }
+  }
+}
+
+async function writeUsers(file: string, text: string): Promise<void> {
+  try {
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await writeHtpasswdFile(file, text);
+  } catch (error) {
+    throw cannotWrite(file, error);
+  }
+}
+
+function cannotWrite(file: string, error: unknown): CommandError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EROFS') {
+    return new CommandError(
+      `cannot write ${file}: it is on a read-only file system (the gateway of docker-compose.yaml mounts /auth read-only: ` +
+        'change users with `docker-compose run --rm users add|passwd|rm NAME` instead)',
+    );
+  }
+  if (code === 'EACCES' || code === 'EPERM') return new CommandError(`cannot write ${file}: permission denied`);
+  return new CommandError(`cannot write ${file}: ${(error as Error).message}`);
 }
 
 async function obtainPassword(fromStdin: boolean, given: string | undefined): Promise<string> {

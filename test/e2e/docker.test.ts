@@ -4,7 +4,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDockerd, type DockerEngine } from './helpers/dockerd.js';
+import { pushedDigest, startDockerd, type DockerEngine } from './helpers/dockerd.js';
 import { rootfsTar, sha256 } from '../helpers/oci-image.js';
 import { registryApi } from './helpers/registry-api.js';
 import { describeFailure, run } from './helpers/run.js';
@@ -31,13 +31,6 @@ const world = useE2eWorld('docker', async (w) => {
   big = { tarPath: join(w.dir, 'big-rootfs.tar'), files: bigRootfs.files };
   await writeFile(big.tarPath, bigRootfs.tar);
 });
-
-/** `docker push` output ends with `<tag>: digest: sha256:... size: N`. */
-function pushedDigest(output: string): string {
-  const match = /digest: (sha256:[a-f0-9]{64}) size: \d+/.exec(output);
-  if (!match) throw new Error(`no digest in docker push output:\n${output}`);
-  return match[1]!;
-}
 
 async function login(endpoint: Endpoint): Promise<void> {
   await engine.docker(['login', '-u', world().registry.user, '--password-stdin', endpoint.host], { input: world().registry.password });

@@ -41,7 +41,7 @@ test.before(async () => {
   cache = await RegistryProcess.start(setup);
   const cacheUrl = `http://127.0.0.1:${setup.httpPort}`;
 
-  docker = await startDockerd(join(dir, 'docker'), { 'registry-mirrors': [cacheUrl] });
+  docker = await startDockerd(join(dir, 'docker'), { daemonConfig: { 'registry-mirrors': [cacheUrl] } });
   containerd = await startContainerd(join(dir, 'containerd'));
   hostsDir = join(dir, 'hosts.d');
   await mkdir(join(hostsDir, 'docker.io'), { recursive: true });
