@@ -22,6 +22,11 @@ export function decodeUserHeader(value: string): string {
   }
 }
 export const REQUEST_ID_HEADER = 'x-request-id';
+/**
+ * The client's address as registry:2 reports it in notifications: `ip:port` of a client that
+ * connected directly, the forwarded address (no port) of one behind a trusted proxy.
+ */
+export const CLIENT_ADDR_HEADER = 'x-registry-client-addr';
 /** External scheme and host the client used, so storage builds correct absolute `Location`s. */
 export const EXTERNAL_PROTO_HEADER = 'x-forwarded-proto';
 export const EXTERNAL_HOST_HEADER = 'x-forwarded-host';
@@ -41,7 +46,7 @@ export const FILE_HANDOFF_PATH_HEADER = 'x-registry-file';
 /** …and the inclusive byte range `start-end` to send (absent for an empty blob). */
 export const FILE_HANDOFF_RANGE_HEADER = 'x-registry-file-range';
 
-export const INTERNAL_HEADERS = [INTERNAL_TOKEN_HEADER, INTERNAL_USER_HEADER, FILE_HANDOFF_REQUEST_HEADER] as const;
+export const INTERNAL_HEADERS = [INTERNAL_TOKEN_HEADER, INTERNAL_USER_HEADER, FILE_HANDOFF_REQUEST_HEADER, CLIENT_ADDR_HEADER] as const;
 
 /**
  * Storage's own paths beside the /v2 API, for the gateway only (the internal token applies):

@@ -14,6 +14,8 @@ import type { StorageDriver } from './driver/driver.js';
 import { FilesystemDriver } from './driver/filesystem.js';
 import { S3Driver } from './driver/s3.js';
 import { paths, REPOSITORIES } from './registry/paths.js';
+import { Notifier } from './notifications/notifier.js';
+import { ProxyCache } from './proxy-cache/proxy-cache.js';
 import { Registry } from './registry/registry.js';
 import { purgeUploads } from './registry/upload-purger.js';
 import { ConnectionDrain } from '../common/drain.js';
@@ -50,9 +52,15 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
     maxUploads: config.storageservice.maxuploads,
     maxUploadsPerClient: config.storageservice.maxuploadsperclient,
   });
+  const endpoints = config.notifications?.endpoints ?? [];
+  const notifier = endpoints.length > 0 ? new Notifier(endpoints, logger, config.http.addr, config.http.host) : undefined;
+  const proxy = config.proxy ? new ProxyCache(config.proxy.remotes, registry, logger.child({ component: 'proxy-cache' })) : undefined;
+  if (proxy) logger.info({ upstreams: config.proxy!.remotes.map((r) => ({ prefix: r.prefix, remoteurl: r.remoteurl })) }, 'pull-through cache');
   const app = createStorageApp({
     registry,
     logger,
+    notifier,
+    proxy,
     options: {
       deleteEnabled: config.storage.delete.enabled,
       readOnly: config.storage.maintenance.readonly.enabled,
@@ -92,6 +100,7 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    await notifier?.close();
     if (driver instanceof S3Driver) driver.client.destroy();
   };
   return {

@@ -54,7 +54,36 @@ export function effectiveSettings(config: RegistryConfig): Record<string, unknow
     },
     ...(config.access && { access: describeAccess(config.access) }),
     ui: { enabled: config.ui.enabled },
+    ...(config.notifications && { notifications: { endpoints: config.notifications.endpoints.map(describeEndpoint) } }),
+    ...(config.proxy && { proxy: describeProxy(config.proxy) }),
   };
+}
+
+/** Header values often hold a token (`Authorization: Bearer …`): only their names are shown. */
+function describeEndpoint(e: NonNullable<RegistryConfig['notifications']>['endpoints'][number]): Record<string, unknown> {
+  return {
+    name: e.name,
+    url: maskUrlPassword(e.url),
+    headers: Object.fromEntries(Object.keys(e.headers).map((name) => [name, [MASK]])),
+    timeout: formatGoDuration(e.timeoutMs),
+    threshold: e.threshold,
+    backoff: formatGoDuration(e.backoffMs),
+    ignore: { mediatypes: e.ignoredMediaTypes, actions: e.ignoredActions },
+    disabled: e.disabled,
+    queuesize: e.queuesize,
+  };
+}
+
+function describeProxy(proxy: NonNullable<RegistryConfig['proxy']>): Record<string, unknown> {
+  const describe = (r: (typeof proxy.remotes)[number]) => ({
+    remoteurl: maskUrlPassword(r.remoteurl),
+    ...(r.username !== undefined && { username: r.username }),
+    ...(r.password !== undefined && { password: MASK }),
+    ttl: formatGoDuration(r.ttlMs),
+  });
+  const single = proxy.remotes.find((r) => r.prefix === '');
+  const remotes = proxy.remotes.filter((r) => r.prefix !== '').map((r) => ({ prefix: r.prefix, ...describe(r) }));
+  return { ...(single && describe(single)), ...(remotes.length > 0 && { remotes }) };
 }
 
 function describeAccess(access: AccessConfig): unknown {

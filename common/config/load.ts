@@ -7,6 +7,8 @@ import { formatListenAddress, isLoopbackAddress, parseListenAddress, type Listen
 import { applyEnvironment, CONFIG_PATH_VARIABLE, envNameOf } from './env.js';
 import { emptyMap, parseYamlFile, type RawNode } from './raw.js';
 import { ACCESS_POLICY_KEYS, SCHEMA } from './schema.js';
+import type { NotificationEndpoint } from './notifications.js';
+import type { ProxyRemote } from './proxy.js';
 import type { AccessConfig, LogLevel, RegistryConfig, S3Settings, TlsConfig } from './types.js';
 import { settingName, validateTree, type Settings } from './validate.js';
 
@@ -51,6 +53,8 @@ export const DEFAULTS = {
   // A team of 50 each pushing a few images at docker's 5 layers at a time stays far below.
   maxUploads: 5_000,
   maxUploadsPerClient: 500,
+  // registry:2 (distribution 3) `proxy.ttl`: a week.
+  proxyTtlMs: 168 * 3_600_000,
   drainTimeoutMs: 30_000,
   metricsPath: '/metrics',
   // registry:2's defaults for health.storagedriver (registry/handlers/app.go).
@@ -216,6 +220,11 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
   const access = buildAccess(s, problems, warnings, named, key, config.auth?.htpasswd !== undefined);
   if (access) config.access = access;
 
+  const endpoints = s.get<NotificationEndpoint[]>('notifications.endpoints');
+  if (endpoints !== undefined && endpoints.length > 0) config.notifications = { endpoints };
+  const proxy = buildProxy(s, problems, named);
+  if (proxy) config.proxy = proxy;
+
   const token = s.get<string>('storageservice.token') ?? secret;
   if (token !== undefined) config.storageservice.token = token;
   const url = s.get<string>('storageservice.url');
@@ -357,6 +366,28 @@ function buildAccess(
   const policy = emptyMap(s.origin('access'));
   for (const part of inline) policy.entries.set(part, s.get<RawNode>(`access.${part}`)!);
   return { inline: policy };
+}
+
+/** registry:2's single upstream (`proxy.remoteurl`) and the upstreams by prefix (`proxy.remotes`). */
+function buildProxy(s: Settings, problems: string[], named: (path: string) => string): RegistryConfig['proxy'] {
+  if (!s.has('proxy')) return undefined;
+  const ttlMs = s.get<number>('proxy.ttl') ?? DEFAULTS.proxyTtlMs;
+  const remotes: ProxyRemote[] = (s.get<Array<Omit<ProxyRemote, 'ttlMs'> & { ttlMs?: number }>>('proxy.remotes') ?? []).map((r) => ({ ...r, ttlMs: r.ttlMs ?? ttlMs }));
+  const remoteurl = s.get<string>('proxy.remoteurl');
+  if (remoteurl !== undefined) {
+    const remote: ProxyRemote = { prefix: '', remoteurl, ttlMs };
+    const username = s.get<string>('proxy.username');
+    const password = s.get<string>('proxy.password');
+    if (username !== undefined) remote.username = username;
+    if (password !== undefined) remote.password = password;
+    remotes.push(remote);
+  } else {
+    for (const key of ['proxy.username', 'proxy.password']) {
+      if (s.has(key)) problems.push(`${named(key)}: needs proxy.remoteurl (REGISTRY_PROXY_REMOTEURL); credentials of an upstream in proxy.remotes go in its entry`);
+    }
+  }
+  if (remotes.length === 0) return undefined;
+  return { remotes };
 }
 
 /** Unix socket paths become absolute; everything else is kept as written. */

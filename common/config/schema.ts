@@ -2,6 +2,8 @@
 // The same tree resolves `REGISTRY_*` environment variables, so both stay in step.
 import type { RawNode } from './raw.js';
 import * as v from './values.js';
+import { notificationEndpoints } from './notifications.js';
+import { proxyRemotes } from './proxy.js';
 
 export type SchemaNode = SectionNode | ValueNode | MapNode | IgnoredNode | RejectedNode;
 
@@ -228,10 +230,19 @@ export const SCHEMA: SectionNode = section({
   }),
   middleware: notImplemented('middleware (CloudFront, redirects, ...)'),
   reporting: notImplemented('error reporting (Bugsnag, New Relic)'),
-  notifications: notImplemented('webhook notifications'),
+  notifications: section({
+    endpoints: value(notificationEndpoints),
+    events: section({ includereferences: notImplemented('notifications.events.includereferences (references in manifest events)') }),
+  }),
   redis: notImplemented('the redis cache'),
   catalog: notImplemented('catalog.maxentries'),
-  proxy: notImplemented('pull-through cache (proxy)'),
+  proxy: section({
+    remoteurl: value(v.httpUrl),
+    username: value(v.string),
+    password: value(v.string),
+    ttl: value(v.duration),
+    remotes: value(proxyRemotes),
+  }),
   compatibility: notImplemented('schema1 compatibility'),
   validation: notImplemented('manifest URL validation'),
   policy: notImplemented('repository class policy'),

@@ -1,6 +1,8 @@
 // The typed configuration both processes read once at start-up. It mirrors registry:2's
 // config.yml (the parts that apply); settings only this project has live under the same
 // scheme (`REGISTRY_` + the path). The loader (load.ts) fills every field with its default.
+import type { NotificationEndpoint } from './notifications.js';
+import type { ProxyRemote } from './proxy.js';
 import type { RawMap } from './raw.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -137,6 +139,13 @@ export interface RegistryConfig {
   access?: AccessConfig;
   /** Project setting: the web UI the gateway serves at `/` (default on). */
   ui: { enabled: boolean };
+  /** registry:2 `notifications.endpoints`: webhooks told of every push, pull, delete and mount. */
+  notifications?: { endpoints: NotificationEndpoint[] };
+  /**
+   * registry:2 `proxy` (pull-through cache): `remoteurl` becomes the remote with an empty prefix;
+   * `proxy.remotes` (project setting) adds upstreams by name prefix. Unset: no cache.
+   */
+  proxy?: { remotes: ProxyRemote[] };
 }
 
 /** The policy file (followed live), or the policy written inline in config.yml (YAML tree with lines). */

@@ -14,6 +14,7 @@ import { noteBytesReceived } from '../../common/buffer-reclaim.js';
 import type { Logger } from '../../common/logger.js';
 import { RegistryError, type ErrorCode } from '../../common/errors.js';
 import {
+  CLIENT_ADDR_HEADER,
   FILE_HANDOFF_REQUEST_HEADER,
   EXTERNAL_HOST_HEADER,
   EXTERNAL_PROTO_HEADER,
@@ -162,6 +163,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
       [EXTERNAL_PROTO_HEADER]: ctx.state.externalProto,
       [EXTERNAL_HOST_HEADER]: ctx.state.externalHost,
       'x-forwarded-for': ctx.state.clientAddress,
+      [CLIENT_ADDR_HEADER]: clientAddr(ctx),
       [REQUEST_ID_HEADER]: ctx.state.requestId,
       // A client's `Connection: close` (skopeo sends it on every request) must not reach storage:
       // storage would close the pooled socket right after its answer, while this request may
@@ -271,4 +273,12 @@ function upstreamFailed(
   // An unread request body would keep the connection busy: close it after the answer.
   const headers: Record<string, string> = exchange.ctx.req.complete ? {} : { Connection: 'close' };
   exchange.fail(new RegistryError(code, message, undefined, { status, headers }));
+}
+
+/** `ip:port` of a direct client (`[v6]:port`), the forwarded address of one behind a trusted proxy. */
+function clientAddr(ctx: GatewayContext): string {
+  const socket = ctx.req.socket;
+  const address = ctx.state.clientAddress;
+  if (address !== socket.remoteAddress || socket.remotePort === undefined) return address;
+  return address.includes(':') ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`;
 }

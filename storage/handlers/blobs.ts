@@ -10,15 +10,21 @@ import {
 } from '../../common/internal-headers.js';
 import type { StorageDeps } from '../http/context.js';
 import type { BlobRange } from '../registry/blob-store.js';
-import { digestParam, nameParam, requireDeleteEnabled } from './params.js';
+import { digestParam, nameParam, proxyRoute, requireDeleteEnabled } from './params.js';
 import { emptyBody } from '../http/empty-body.js';
 
-export function blobHandlers({ registry, options }: StorageDeps) {
+export function blobHandlers({ registry, options, notifier, proxy }: StorageDeps) {
   return {
     async get(ctx: Context): Promise<void> {
       const name = nameParam(ctx);
       const digest = digestParam(ctx);
-      const size = await registry.blobs.stat(name, digest);
+      const route = proxyRoute(ctx, proxy, name);
+      if (route && !(await proxy!.hasBlob(route, digest))) {
+        const fetched = await proxy!.serveBlob(ctx, route, digest);
+        if (fetched.size !== undefined) notifier?.blob(ctx, 'pull', name, digest.digest, fetched.size);
+        return;
+      }
+      const size = await registry.blobs.stat(route?.localName ?? name, digest);
       ctx.set('Docker-Content-Digest', digest.digest);
       ctx.set('ETag', `"${digest.digest}"`);
       ctx.set('Accept-Ranges', 'bytes');
@@ -28,6 +34,7 @@ export function blobHandlers({ registry, options }: StorageDeps) {
       ctx.status = range ? 206 : 200;
       if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
       const length = range ? range.end - range.start + 1 : size;
+      notifier?.blob(ctx, 'pull', name, digest.digest, size);
       if (ctx.method === 'HEAD') {
         // Koa answers HEAD with the headers only; no file is opened.
         ctx.length = length;
@@ -72,10 +79,12 @@ export function blobHandlers({ registry, options }: StorageDeps) {
     async delete(ctx: Context): Promise<void> {
       requireDeleteEnabled(options.deleteEnabled);
       const name = nameParam(ctx);
+      proxy?.refuseWrite(proxyRoute(ctx, proxy, name));
       const digest = digestParam(ctx);
       if (!(await registry.blobs.unlink(name, digest))) {
         throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.digest });
       }
+      notifier?.emit(ctx, 'delete', { digest: digest.digest, repository: name });
       ctx.status = 202;
       ctx.set('Docker-Content-Digest', digest.digest);
       emptyBody(ctx);

@@ -10,10 +10,10 @@ import { hasBody } from '../http/body.js';
 import type { StorageDeps } from '../http/context.js';
 import { location, repositoryPath } from '../http/locations.js';
 import { rangeHeader, type AppendOptions } from '../registry/upload-store.js';
-import { nameParam, stringParam } from './params.js';
+import { nameParam, proxyRoute, stringParam } from './params.js';
 import { emptyBody } from '../http/empty-body.js';
 
-export function uploadHandlers({ registry, options }: StorageDeps) {
+export function uploadHandlers({ registry, options, notifier, proxy }: StorageDeps) {
   function answerSession(ctx: Context, status: number, name: string, id: string, size: number): void {
     ctx.status = status;
     ctx.set('Location', location(ctx, options, `${repositoryPath(name, `blobs/uploads/${id}`)}?_state=${uploadState(name, id, size)}`));
@@ -32,6 +32,7 @@ export function uploadHandlers({ registry, options }: StorageDeps) {
   return {
     async start(ctx: Context): Promise<void> {
       const name = nameParam(ctx);
+      proxy?.refuseWrite(proxyRoute(ctx, proxy, name));
       const { mount, from, digest } = ctx.query;
       if (typeof mount === 'string') {
         const blob = parseDigest(mount);
@@ -39,6 +40,7 @@ export function uploadHandlers({ registry, options }: StorageDeps) {
           assertName(from);
           if ((await registry.blobs.isLinked(from, blob)) && (await registry.blobs.size(blob)) !== undefined) {
             await registry.blobs.link(name, blob);
+            if (notifier) notifier.blob(ctx, 'mount', name, blob.digest, (await registry.blobs.size(blob)) ?? 0, from);
             answerBlob(ctx, name, blob.digest);
             return;
           }
@@ -49,7 +51,8 @@ export function uploadHandlers({ registry, options }: StorageDeps) {
       const expected = typeof digest === 'string' ? parseDigest(digest) : undefined;
       const id = await registry.uploads.start(name, clientOf(ctx));
       if (expected) {
-        await registry.uploads.complete(name, id, expected, hasBody(ctx.req) ? ctx.req : undefined);
+        const size = await registry.uploads.complete(name, id, expected, hasBody(ctx.req) ? ctx.req : undefined);
+        notifier?.blob(ctx, 'push', name, expected.digest, size);
         answerBlob(ctx, name, expected.digest);
         return;
       }
@@ -78,7 +81,8 @@ export function uploadHandlers({ registry, options }: StorageDeps) {
         throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required to complete an upload');
       }
       const digest = parseDigest(digestParam);
-      await registry.uploads.complete(name, id, digest, hasBody(ctx.req) ? ctx.req : undefined);
+      const size = await registry.uploads.complete(name, id, digest, hasBody(ctx.req) ? ctx.req : undefined);
+      notifier?.blob(ctx, 'push', name, digest.digest, size);
       answerBlob(ctx, name, digest.digest);
     },
 

@@ -1,5 +1,7 @@
 // What every storage handler receives besides Koa's context.
 import type { Logger } from '../../common/logger.js';
+import type { Notifier } from '../notifications/notifier.js';
+import type { ProxyCache } from '../proxy-cache/proxy-cache.js';
 import type { Registry } from '../registry/registry.js';
 
 export interface StorageOptions {
@@ -18,4 +20,8 @@ export interface StorageDeps {
   registry: Registry;
   options: StorageOptions;
   logger: Logger;
+  /** Webhook notifications (registry:2 `notifications`), when endpoints are configured. */
+  notifier?: Notifier;
+  /** The pull-through cache (registry:2 `proxy`), when upstreams are configured. */
+  proxy?: ProxyCache;
 }

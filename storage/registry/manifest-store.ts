@@ -23,6 +23,7 @@ export interface StoredManifest {
 
 export interface PutResult {
   digest: ParsedDigest;
+  mediaType: string;
   subject?: ParsedDigest;
 }
 
@@ -67,7 +68,11 @@ export class ManifestStore {
     return { digest, ...entry };
   }
 
-  async put(name: string, reference: string, contentType: string | undefined, content: Buffer): Promise<PutResult> {
+  /**
+   * `referencesPresent: false` stores a manifest whose blobs are not here yet: the pull-through
+   * cache, which fetches them from the upstream when they are asked for.
+   */
+  async put(name: string, reference: string, contentType: string | undefined, content: Buffer, options: { referencesPresent?: boolean } = {}): Promise<PutResult> {
     if (content.length > MAX_MANIFEST_BYTES) {
       throw new RegistryError('SIZE_INVALID', `manifest exceeds ${MAX_MANIFEST_BYTES} bytes`, undefined, { status: 413 });
     }
@@ -83,7 +88,7 @@ export class ManifestStore {
         digest: digest.digest,
       });
     }
-    await this.checkReferences(name, parsed.blobs, parsed.manifests);
+    if (options.referencesPresent !== false) await this.checkReferences(name, parsed.blobs, parsed.manifests);
 
     await this.blobs.putSmall(digest, content);
     await writeLink(this.driver, paths.revisionLink(name, digest), digest);
@@ -95,7 +100,7 @@ export class ManifestStore {
       if (parsed.annotations) descriptor.annotations = parsed.annotations;
       await this.referrers.add(name, parsed.subject, descriptor);
     }
-    return parsed.subject ? { digest, subject: parsed.subject } : { digest };
+    return parsed.subject ? { digest, mediaType: parsed.mediaType, subject: parsed.subject } : { digest, mediaType: parsed.mediaType };
   }
 
   /** Deletes a manifest revision and every tag pointing to it. */

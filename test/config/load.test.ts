@@ -481,12 +481,10 @@ storage:
     disable: false
 `,
   );
-  t.is(warnings.length, 6);
+  t.is(warnings.length, 4);
   t.regex(warnings.join('\n'), /redis .*: ignored, this registry does not implement the redis cache/);
   t.regex(warnings.join('\n'), /log\.formatter .*: formatter "text" is not available: logs are always JSON lines/);
   t.regex(warnings.join('\n'), /http\.debug\.tls .*: ignored, this registry does not implement TLS on the debug server/);
-  t.regex(warnings.join('\n'), /notifications \(REGISTRY_NOTIFICATIONS; .*line 8\): ignored, this registry does not implement webhook notifications/);
-  t.regex(warnings.join('\n'), /proxy .*: ignored, this registry does not implement pull-through cache/);
   t.regex(warnings.join("\n"), /storage\.redirect\.disable .*: redirects need the s3 driver/);
 });
 

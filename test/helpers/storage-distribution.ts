@@ -19,15 +19,16 @@ export interface Distribution {
 /**
  * Starts registry:2 over `root`; its config and log go to `workDir`. `storage` replaces the
  * filesystem driver's lines of config.yml (e.g. an `s3:` section, indented under `storage:`).
+ * `extraConfig` lines are appended to config.yml.
  */
-export async function startDistribution(root: string, workDir: string, storage?: string[]): Promise<Distribution> {
+export async function startDistribution(root: string, workDir: string, storage?: string[], extraConfig: string[] = []): Promise<Distribution> {
   await mkdir(workDir, { recursive: true });
   await mkdir(root, { recursive: true });
   // A port can be taken between freePort and the bind: try a few.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(root, workDir, await freePort(), storage ?? ['  filesystem:', `    rootdirectory: ${root}`]);
+      return await startOnce(root, workDir, await freePort(), storage ?? ['  filesystem:', `    rootdirectory: ${root}`], extraConfig);
     } catch (err) {
       lastError = err;
     }
@@ -35,7 +36,7 @@ export async function startDistribution(root: string, workDir: string, storage?:
   throw lastError;
 }
 
-async function startOnce(root: string, workDir: string, port: number, storage: string[]): Promise<Distribution> {
+async function startOnce(root: string, workDir: string, port: number, storage: string[], extraConfig: string[]): Promise<Distribution> {
   const configPath = join(workDir, 'config.yml');
   const logPath = join(workDir, 'registry.log');
   await writeFile(
@@ -55,6 +56,7 @@ async function startOnce(root: string, workDir: string, port: number, storage: s
       '      enabled: false',
       'http:',
       `  addr: 127.0.0.1:${port}`,
+      ...extraConfig,
       '',
     ].join('\n'),
   );
@@ -90,7 +92,7 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
     try {
       const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
-      if (res.status === 200) return;
+      if (res.status === 200 || res.status === 401) return; // 401: up, with auth (extraConfig)
     } catch {
       // not listening yet
     }

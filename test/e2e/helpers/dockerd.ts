@@ -31,6 +31,8 @@ export interface DockerdOptions {
   storageDriver?: 'vfs' | 'overlay2';
   /** dockerd is killed after this long whatever happens (default 15 minutes, as every daemon). */
   maxLifetimeSec?: number;
+  /** Merged into daemon.json (e.g. `registry-mirrors`). */
+  daemonConfig?: Record<string, unknown>;
 }
 
 /** A 10.x.0.0/16 that no route on this machine touches (so also no other dockerd's bridge). */
@@ -78,6 +80,7 @@ export async function startDockerd(dir: string, options: DockerdOptions = {}): P
       'storage-driver': options.storageDriver ?? 'vfs',
       // No such flag: only daemon.json keeps dockerd 20.10 from writing /etc/docker/key.json.
       'deprecated-key-path': join(dir, 'key.json'),
+      ...options.daemonConfig,
     }),
   );
   const env = { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'cli') };
