@@ -25,6 +25,8 @@ export interface RouteDescriptor {
 export const V2_ROUTES = [
   { name: 'base', paths: ['/v2/', '/v2'], methods: ['GET'], resource: 'registry' },
   { name: 'catalog', paths: ['/v2/_catalog'], methods: ['GET'], resource: 'registry' },
+  // Extension (OCI `_<ext>` naming): delete a whole repository (storage/handlers/repositories.ts). Before `manifest`, whose greedy name would match it.
+  { name: 'repository-delete', paths: ['/v2/_registry/repositories/<name>'], methods: ['DELETE'], resource: 'repository' },
   { name: 'manifest', paths: ['/v2/<name>/manifests/<reference>'], methods: ['GET', 'PUT', 'DELETE'], resource: 'repository' },
   { name: 'upload-start', paths: ['/v2/<name>/blobs/uploads/', '/v2/<name>/blobs/uploads'], methods: ['POST'], resource: 'repository' },
   { name: 'upload', paths: ['/v2/<name>/blobs/uploads/<uuid>'], methods: ['GET', 'PATCH', 'PUT', 'DELETE'], resource: 'repository' },

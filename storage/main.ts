@@ -14,6 +14,8 @@ import { FilesystemDriver } from './driver/filesystem.js';
 import { paths, REPOSITORIES } from './registry/paths.js';
 import { Registry } from './registry/registry.js';
 import { purgeUploads } from './registry/upload-purger.js';
+import { collectGarbage, type GcOptions, type GcReport } from './registry/garbage-collector.js';
+import { openControlSocket } from './control-socket.js';
 
 const STALLED_TRANSFER_MS = 120_000;
 
@@ -55,12 +57,19 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
   const url = await listen(server, config.storageservice.addr);
 
   const stopPurger = schedulePurger(config, driver, logger);
+  const gc = gcRunner(config, registry, logger);
+  const control = await openControlSocket(root, { registry, collect: gc.collect }, logger).catch((err: unknown) => {
+    logger.warn({ err }, 'no control socket: `registry gc` cannot reach this process');
+    return undefined;
+  });
   logger.info({ url, root }, 'storage listening');
   const sweep = sweepTemporaryFiles(driver, logger);
   return {
     urls: [url],
     async close() {
       stopPurger();
+      control?.close();
+      await gc.stop();
       await sweep.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -124,5 +133,37 @@ function schedulePurger(config: RegistryConfig, driver: FilesystemDriver, logger
   return () => {
     clearTimeout(first);
     clearInterval(every);
+  };
+}
+
+/**
+ * Garbage collection inside this process: on demand (the control socket) and, when
+ * storage.maintenance.gc.interval is set, on a schedule. Runs never overlap (GcGate.exclusive);
+ * a scheduled run that fails is logged and the next one tries again.
+ */
+function gcRunner(config: RegistryConfig, registry: Registry, logger: Logger) {
+  const { gc, retention } = config.storage.maintenance;
+  const gcLogger = logger.child({ component: 'gc' });
+  const collect = (options: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>): Promise<GcReport> =>
+    collectGarbage(registry, { ...options, gracePeriodMs: gc.gracePeriodMs, retention }, gcLogger);
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = () => {
+    if (stopped || gc.intervalMs === undefined) return;
+    timer = setTimeout(() => {
+      collect({ dryRun: false, deleteUntagged: false })
+        .catch((err: unknown) => gcLogger.error({ err }, 'scheduled garbage collection failed'))
+        .finally(schedule);
+    }, gc.intervalMs);
+    timer.unref();
+  };
+  schedule();
+  return {
+    collect,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await registry.gate.idle();
+    },
   };
 }

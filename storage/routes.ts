@@ -8,6 +8,7 @@ import { blobHandlers } from './handlers/blobs.js';
 import { catalogHandlers } from './handlers/catalog.js';
 import { manifestHandlers } from './handlers/manifests.js';
 import { referrerHandlers } from './handlers/referrers.js';
+import { repositoryHandlers } from './handlers/repositories.js';
 import { tagHandlers } from './handlers/tags.js';
 import { uploadHandlers } from './handlers/uploads.js';
 import type { StorageDeps } from './http/context.js';
@@ -21,6 +22,7 @@ export function createRouter(deps: StorageDeps): Router {
   const handlers: RouteHandlers = {
     base: { GET: apiVersionCheck(deps) },
     catalog: { GET: catalogHandlers(deps).list },
+    'repository-delete': { DELETE: repositoryHandlers(deps).delete },
     manifest: { GET: manifests.get, PUT: manifests.put, DELETE: manifests.delete },
     'upload-start': { POST: uploads.start },
     upload: { GET: uploads.status, PATCH: uploads.patch, PUT: uploads.complete, DELETE: uploads.cancel },

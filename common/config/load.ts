@@ -7,7 +7,7 @@ import { formatListenAddress, isLoopbackAddress, parseListenAddress, type Listen
 import { applyEnvironment, CONFIG_PATH_VARIABLE, envNameOf } from './env.js';
 import { emptyMap, parseYamlFile, type RawNode } from './raw.js';
 import { ACCESS_POLICY_KEYS, SCHEMA } from './schema.js';
-import type { AccessConfig, LogLevel, RegistryConfig, TlsConfig } from './types.js';
+import type { AccessConfig, LogLevel, RegistryConfig, RetentionRule, TlsConfig } from './types.js';
 import { settingName, validateTree, type Settings } from './validate.js';
 
 export interface LoadOptions {
@@ -48,6 +48,7 @@ export const DEFAULTS = {
   maxConnectionsPerClient: 512,
   uploadPurgeAgeMs: 168 * 3_600_000,
   uploadPurgeIntervalMs: 24 * 3_600_000,
+  gcGracePeriodMs: 3_600_000,
   // A team of 50 each pushing a few images at docker's 5 layers at a time stays far below.
   maxUploads: 5_000,
   maxUploadsPerClient: 500,
@@ -143,6 +144,11 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
           dryrun: s.get<boolean>('storage.maintenance.uploadpurging.dryrun') ?? false,
         },
         readonly: { enabled: s.get<boolean>('storage.maintenance.readonly.enabled') ?? false },
+        gc: {
+          intervalMs: s.get<number>('storage.maintenance.gc.interval'),
+          gracePeriodMs: s.get<number>('storage.maintenance.gc.graceperiod') ?? DEFAULTS.gcGracePeriodMs,
+        },
+        retention: s.get<RetentionRule[]>('storage.maintenance.retention') ?? [],
       },
     },
     http: {

@@ -7,6 +7,7 @@ import { RegistryError } from '../../common/errors.js';
 import { INTERNAL_USER_HEADER } from '../../common/internal-headers.js';
 import { assertName } from '../../common/names.js';
 import { hasBody } from '../http/body.js';
+import { repositoryKey } from '../registry/gc-gate.js';
 import type { StorageDeps } from '../http/context.js';
 import { location, repositoryPath } from '../http/locations.js';
 import { rangeHeader, type AppendOptions } from '../registry/upload-store.js';
@@ -37,8 +38,12 @@ export function uploadHandlers({ registry, options }: StorageDeps) {
         const blob = parseDigest(mount);
         if (typeof from === 'string' && from !== '') {
           assertName(from);
-          if ((await registry.blobs.isLinked(from, blob)) && (await registry.blobs.size(blob)) !== undefined) {
+          const mounted = await registry.gate.using([blob.digest, repositoryKey(name)], async () => {
+            if (!(await registry.blobs.isLinked(from, blob)) || (await registry.blobs.size(blob)) === undefined) return false;
             await registry.blobs.link(name, blob);
+            return true;
+          });
+          if (mounted) {
             answerBlob(ctx, name, blob.digest);
             return;
           }
