@@ -24,6 +24,7 @@ import { parseManifest } from './manifest-parser.js';
 import { paths } from './paths.js';
 import type { Registry } from './registry.js';
 import { removeRepositoryFolders } from './repository-delete.js';
+import { compareNames, forEachRepositoryFolder } from './repository-list.js';
 
 export interface GcOptions {
   /** Report what would be deleted, delete nothing. */
@@ -136,7 +137,13 @@ async function collect(registry: Registry, options: GcOptions, logger: Logger): 
   const marked = new Set<string>();
   const plans: RepositoryPlan[] = [];
   const problems: GcProblem[] = [];
-  for (const name of await registry.repositories()) {
+  // Every folder with manifests or layer links (the catalog lists only those with `_layers`).
+  const names: string[] = [];
+  await forEachRepositoryFolder(registry.driver, (name, children) => {
+    if (children.includes('_layers') || children.includes('_manifests')) names.push(name);
+  });
+  names.sort(compareNames);
+  for (const name of names) {
     report.repositories++;
     const plan = await markRepository(registry, name, {
       marked,

@@ -16,15 +16,20 @@ export interface Distribution {
   stop(): Promise<void>;
 }
 
+export interface DistributionOptions {
+  /** Accept docker schema 1 manifests (`compatibility.schema1.enabled`), as registries that served old clients did. */
+  schema1?: boolean;
+}
+
 /** Starts registry:2 over `root`; its config and log go to `workDir`. */
-export async function startDistribution(root: string, workDir: string): Promise<Distribution> {
+export async function startDistribution(root: string, workDir: string, options: DistributionOptions = {}): Promise<Distribution> {
   await mkdir(workDir, { recursive: true });
   await mkdir(root, { recursive: true });
   // A port can be taken between freePort and the bind: try a few.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(root, workDir, await freePort());
+      return await startOnce(root, workDir, await freePort(), options);
     } catch (err) {
       lastError = err;
     }
@@ -32,7 +37,7 @@ export async function startDistribution(root: string, workDir: string): Promise<
   throw lastError;
 }
 
-async function startOnce(root: string, workDir: string, port: number): Promise<Distribution> {
+async function startOnce(root: string, workDir: string, port: number, options: DistributionOptions): Promise<Distribution> {
   const configPath = join(workDir, 'config.yml');
   const logPath = join(workDir, 'registry.log');
   await writeFile(
@@ -51,6 +56,7 @@ async function startOnce(root: string, workDir: string, port: number): Promise<D
       '  maintenance:',
       '    uploadpurging:',
       '      enabled: false',
+      ...(options.schema1 ? ['compatibility:', '  schema1:', '    enabled: true'] : []),
       'http:',
       `  addr: 127.0.0.1:${port}`,
       '',
