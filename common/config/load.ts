@@ -145,7 +145,7 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
         },
         readonly: { enabled: s.get<boolean>('storage.maintenance.readonly.enabled') ?? false },
         gc: {
-          intervalMs: s.get<number>('storage.maintenance.gc.interval'),
+          ...optional('intervalMs', s.get<number>('storage.maintenance.gc.interval')),
           gracePeriodMs: s.get<number>('storage.maintenance.gc.graceperiod') ?? DEFAULTS.gcGracePeriodMs,
         },
         retention: s.get<RetentionRule[]>('storage.maintenance.retention') ?? [],
@@ -275,4 +275,9 @@ function buildAccess(
 function normalizeAddress(address: ListenAddress, cwd: string): string {
   if (address.kind === 'unix') return formatListenAddress({ kind: 'unix', path: resolve(cwd, address.path) });
   return formatListenAddress(address);
+}
+
+/** `{key: value}`, or nothing when the setting is unset (no key holding undefined). */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }

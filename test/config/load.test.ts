@@ -100,6 +100,8 @@ test('with no configuration at all, the defaults work on a laptop', (t) => {
       maintenance: {
         uploadpurging: { enabled: true, ageMs: 168 * 3_600_000, intervalMs: 24 * 3_600_000, dryrun: false },
         readonly: { enabled: false },
+        gc: { gracePeriodMs: 3_600_000 },
+        retention: [],
       },
     },
     http: { addr: ':5000', relativeurls: false, headers: {}, trustedproxies: [], maxconnections: 4096, maxconnectionsperclient: 512 },
@@ -184,6 +186,8 @@ storageservice:
       maintenance: {
         uploadpurging: { enabled: true, ageMs: 72 * 3_600_000, intervalMs: 5_400_000, dryrun: true },
         readonly: { enabled: true },
+        gc: { gracePeriodMs: 3_600_000 },
+        retention: [],
       },
     },
     http: {
