@@ -73,7 +73,13 @@ export async function openControlSocket(rootDirectory: string, actions: ControlA
 async function handle(req: IncomingMessage, res: ServerResponse, actions: ControlActions, logger: Logger): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://control');
   if (req.method === 'POST' && url.pathname === '/gc') {
-    const body = await readJson(req);
+    let body: Record<string, unknown>;
+    try {
+      body = await readJson(req);
+    } catch (err) {
+      reply(res, 400, { error: `bad control request: ${(err as Error).message}` });
+      return;
+    }
     const options = { dryRun: body.dryRun === true, deleteUntagged: body.deleteUntagged === true };
     try {
       reply(res, 200, await actions.collect(options));
@@ -86,14 +92,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, actions: Contro
   const repository = /^\/repositories\/(.+)$/.exec(url.pathname);
   if (req.method === 'DELETE' && repository) {
     req.resume();
-    const name = decodeURIComponent(repository[1]!);
     try {
+      const name = decodeURIComponent(repository[1]!);
       assertName(name);
       const result = await deleteRepository(actions.registry, name);
       logger.info(result, 'repository deleted (control socket)');
       reply(res, 202, result);
     } catch (err) {
       if (err instanceof RegistryError) reply(res, err.status, { error: err.message, code: err.code });
+      else if (err instanceof URIError) reply(res, 400, { error: 'bad repository name' });
       else throw err;
     }
     return;

@@ -178,4 +178,21 @@ test.serial('the control socket is private to the data directory owner', async (
   const info = await stat(join(storage.root, '_control'));
   t.is(info.mode & 0o777, 0o700);
   t.true((await stat(join(storage.root, '_control', 'storage.sock'))).isSocket());
+  // Garbage on the socket gets a 400, not a crash or a collection.
+  const { request } = await import('node:http');
+  const ask = (method: string, path: string, body?: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request({ socketPath: join(storage.root, '_control', 'storage.sock'), method, path }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  t.is(await ask('POST', '/gc', '{"dryRun": tru'), 400);
+  t.is(await ask('POST', '/gc', 'x'.repeat(100_000)), 400);
+  t.is(await ask('DELETE', '/repositories/%E0%A4%A'), 400);
+  t.is(await ask('DELETE', '/repositories/..%2F..%2Fetc'), 400);
+  t.is(await ask('GET', '/anything'), 404);
+  t.is((await new RegistryClient(storage.url).send('/v2/')).status, 200, 'storage still answers');
 });
