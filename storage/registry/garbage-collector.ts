@@ -23,6 +23,7 @@ import { deleteIfPresent, listDigests, listNames, readLink } from './links.js';
 import { parseManifest } from './manifest-parser.js';
 import { paths } from './paths.js';
 import type { Registry } from './registry.js';
+import { mapBounded } from './bounded.js';
 import { removeRepositoryFolders } from './repository-delete.js';
 import { compareNames, forEachRepositoryFolder } from './repository-list.js';
 
@@ -80,6 +81,8 @@ export class GcAbortedError extends Error {
     this.name = 'GcAbortedError';
   }
 }
+
+const MARK_CONCURRENCY = 8;
 
 type GcListener = (report: GcReport) => void;
 const listeners = new Set<GcListener>();
@@ -143,7 +146,8 @@ async function collect(registry: Registry, options: GcOptions, logger: Logger): 
     if (children.includes('_layers') || children.includes('_manifests')) names.push(name);
   });
   names.sort(compareNames);
-  for (const name of names) {
+  // A few repositories at a time: file I/O waits overlap, memory stays a few repositories' worth.
+  await mapBounded(names, MARK_CONCURRENCY, async (name) => {
     report.repositories++;
     const plan = await markRepository(registry, name, {
       marked,
@@ -155,7 +159,7 @@ async function collect(registry: Registry, options: GcOptions, logger: Logger): 
     });
     report.manifestsKept += plan.kept;
     if (plan.tags.length > 0 || plan.manifests.length > 0 || plan.empty) plans.push(plan);
-  }
+  });
   if (problems.length > 0) {
     const error = new GcAbortedError(problems);
     logger.error({ problems: problems.slice(0, 100) }, error.message);
@@ -267,15 +271,17 @@ async function markRepository(registry: Registry, name: string, ctx: MarkContext
 
   // Tags, and which of them a retention rule deletes (the most recently pushed N and those
   // matching the expression stay).
+  const rule = ctx.rule;
+  const byTagRule = rule !== undefined && (rule.keeptags !== undefined || rule.keeptagsmatching !== undefined);
   const tags: Array<{ tag: string; digest: string; pushed: number }> = [];
   for (const tag of await registry.tags.list(name)) {
     const digest = await readLink(driver, paths.tagCurrentLink(name, tag)).catch(() => undefined);
     if (!digest) continue;
-    tags.push({ tag, digest: digest.digest, pushed: await modTime(registry, paths.tagCurrentLink(name, tag)) });
+    // When it was pushed matters only to a rule keeping the newest tags (a stat per tag).
+    tags.push({ tag, digest: digest.digest, pushed: byTagRule ? await modTime(registry, paths.tagCurrentLink(name, tag)) : 0 });
   }
   const deletedTags: Array<{ tag: string; digest: string }> = [];
-  const rule = ctx.rule;
-  if (rule && (rule.keeptags !== undefined || rule.keeptagsmatching !== undefined)) {
+  if (rule && byTagRule) {
     const matching = rule.keeptagsmatching !== undefined ? new RegExp(rule.keeptagsmatching) : undefined;
     const newestFirst = [...tags].sort((a, b) => b.pushed - a.pushed || (a.tag < b.tag ? -1 : 1));
     const keepNewest = rule.keeptags ?? 0;
