@@ -275,7 +275,14 @@ async function markRepository(registry: Registry, name: string, ctx: MarkContext
   const byTagRule = rule !== undefined && (rule.keeptags !== undefined || rule.keeptagsmatching !== undefined);
   const tags: Array<{ tag: string; digest: string; pushed: number }> = [];
   for (const tag of await registry.tags.list(name)) {
-    const digest = await readLink(driver, paths.tagCurrentLink(name, tag)).catch(() => undefined);
+    let digest: ParsedDigest | undefined;
+    try {
+      digest = await readLink(driver, paths.tagCurrentLink(name, tag));
+    } catch (err) {
+      // What an unreadable tag protects is unknown: stop, as for a manifest.
+      ctx.problems.push({ repository: name, digest: `tag ${tag}`, reason: `the tag link cannot be read: ${(err as Error).message}` });
+      continue;
+    }
     if (!digest) continue;
     // When it was pushed matters only to a rule keeping the newest tags (a stat per tag).
     tags.push({ tag, digest: digest.digest, pushed: byTagRule ? await modTime(registry, paths.tagCurrentLink(name, tag)) : 0 });
