@@ -82,6 +82,7 @@ for (let i = 0; i < names.length; i += step) tagsMs.push((await timed(`/v2/${nam
 console.log(`catalog ?n=100: ${fmt(catalogMs)}; tags/list: ${fmt(tagsMs)}; storage peak RSS so far ${hwmMiB().toFixed(0)} MiB`);
 
 const run = promisify(execFile);
+process.on('exit', () => storage.kill('SIGTERM')); // also when a step below fails
 for (const flags of values['no-delete'] ? [['--dry-run']] : [['--dry-run'], ['--delete-untagged']]) {
   const started = Date.now();
   const { stdout } = await run(process.execPath, [CLI, 'gc', ...flags], { env, maxBuffer: 1 << 30 });
