@@ -15,7 +15,8 @@ Commands:
   user             manage users in the htpasswd file (add, passwd, rm, list)
   config check     validate the configuration (and the access policy) and print it, secrets masked
   access check     whether a user may pull, push or delete a repository, and which rule decides
-  gc               delete blobs no manifest references (like registry:2's garbage-collect)
+  gc               delete blobs no manifest references (like registry:2's garbage-collect), online
+  repo delete      delete a whole repository
   version          print the version
   help [command]   show help for a command
 
@@ -40,6 +41,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   config: async () => (await import('./commands/config.js')).configCommand,
   access: async () => (await import('./commands/access.js')).accessCommand,
   gc: async () => (await import('./commands/gc.js')).gcCommand,
+  repo: async () => (await import('./commands/repo.js')).repoCommand,
   version: async () => (await import('./commands/version.js')).versionCommand,
 };
 

@@ -25,10 +25,12 @@ export interface RouteDescriptor {
 export const V2_ROUTES = [
   { name: 'base', paths: ['/v2/', '/v2'], methods: ['GET'], resource: 'registry' },
   { name: 'catalog', paths: ['/v2/_catalog'], methods: ['GET'], resource: 'registry' },
-  // Extensions for the web UI (storage/handlers/repository-summaries.ts): repositories with tag count, size, last push.
-  { name: 'ui-repositories', paths: ['/v2/_registry/repositories'], methods: ['GET'], resource: 'registry' },
-  // A repository's tags with digest, size, dates, platforms. Before `manifest`: a valid repository name never starts with `_`.
-  { name: 'ui-repository', paths: ['/v2/_registry/repositories/<name>'], methods: ['GET'], resource: 'repository' },
+  // Extensions (OCI `_<ext>` naming), before `manifest`, whose greedy name would swallow them (a
+  // valid repository name never starts with `_`): repositories with tag count, size and last push
+  // (storage/handlers/repository-summaries.ts, for the web UI); one repository's tags with digest,
+  // size, dates and platforms, or the whole repository deleted (storage/handlers/repositories.ts).
+  { name: 'repositories', paths: ['/v2/_registry/repositories'], methods: ['GET'], resource: 'registry' },
+  { name: 'repository', paths: ['/v2/_registry/repositories/<name>'], methods: ['GET', 'DELETE'], resource: 'repository' },
   { name: 'manifest', paths: ['/v2/<name>/manifests/<reference>'], methods: ['GET', 'PUT', 'DELETE'], resource: 'repository' },
   { name: 'upload-start', paths: ['/v2/<name>/blobs/uploads/', '/v2/<name>/blobs/uploads'], methods: ['POST'], resource: 'repository' },
   { name: 'upload', paths: ['/v2/<name>/blobs/uploads/<uuid>'], methods: ['GET', 'PATCH', 'PUT', 'DELETE'], resource: 'repository' },

@@ -22,7 +22,9 @@ import { ConnectionDrain } from '../common/drain.js';
 import { collectProcessMetrics } from '../common/metrics.js';
 import { instrumentDriver } from './driver/instrumented.js';
 import { storageInternalPaths } from './health.js';
-import { countUploadsFrom, driverObserver, storageRegistry } from './metrics.js';
+import { countUploadsFrom, driverObserver, recordGcRun, storageRegistry } from './metrics.js';
+import { collectGarbage, onGcRun, type GcOptions, type GcReport } from './registry/garbage-collector.js';
+import { openControlSocket } from './control-socket.js';
 
 const STALLED_TRANSFER_MS = 120_000;
 
@@ -90,11 +92,23 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
   const url = await listen(server, config.storageservice.addr);
 
   const stopPurger = schedulePurger(config, driver, logger);
+  const gc = gcRunner(config, registry, logger);
+  if (metricsEnabled) onGcRun((report) => recordGcRun(report, { dryRun: report.dryRun, durationMs: report.markMs + report.sweepMs }));
+  // The control socket lives in the data directory (only who can write there may ask for a
+  // collection); over S3 there is none, and `registry gc` works on the bucket itself.
+  const control = filesystem
+    ? await openControlSocket(root, { registry, collect: gc.collect }, logger).catch((err: unknown) => {
+        logger.warn({ err }, 'no control socket: `registry gc` cannot reach this process');
+        return undefined;
+      })
+    : undefined;
   logger.info({ url, root }, 'storage listening');
   // S3 writes are atomic (a PUT or a completed multipart upload): no temporary files to sweep.
   const sweep = filesystem ? sweepTemporaryFiles(filesystem, logger) : { stop: async () => undefined };
   const close = async () => {
     stopPurger();
+    control?.close();
+    await gc.stop();
     await sweep.stop();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
@@ -170,5 +184,46 @@ function schedulePurger(config: RegistryConfig, driver: StorageDriver, logger: L
   return () => {
     clearTimeout(first);
     clearInterval(every);
+  };
+}
+
+/**
+ * Garbage collection inside this process: on demand (the control socket) and, when
+ * storage.maintenance.gc.interval is set, on a schedule. Runs never overlap (GcGate.exclusive);
+ * a scheduled run that fails is logged and the next one tries again.
+ */
+function gcRunner(config: RegistryConfig, registry: Registry, logger: Logger) {
+  const { gc, retention } = config.storage.maintenance;
+  const gcLogger = logger.child({ component: 'gc' });
+  const collect = (options: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>): Promise<GcReport> =>
+    collectGarbage(registry, { ...options, gracePeriodMs: gc.gracePeriodMs, retention }, gcLogger);
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  // The collection's guard against racing pushes is in this process (gc-gate.ts): over a bucket
+  // other replicas write to, a sweep here could delete a blob another replica is linking.
+  const scheduled = gc.intervalMs !== undefined && config.storage.driver !== 's3';
+  if (gc.intervalMs !== undefined && !scheduled) {
+    gcLogger.warn('storage.maintenance.gc.interval is ignored over S3: replicas do not coordinate a collection yet (docs/garbage-collection.md); run `registry gc` with pushes stopped');
+  }
+  const schedule = () => {
+    if (stopped || !scheduled) return;
+    timer = setTimeout(() => {
+      collect({ dryRun: false, deleteUntagged: false })
+        .catch((err: unknown) => {
+          recordGcRun(undefined, { failed: true });
+          gcLogger.error({ err }, 'scheduled garbage collection failed');
+        })
+        .finally(schedule);
+    }, gc.intervalMs);
+    timer.unref();
+  };
+  schedule();
+  return {
+    collect,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await registry.gate.idle();
+    },
   };
 }

@@ -89,7 +89,7 @@ storageMetrics.gcDeletedManifests.inc(0);
 
 /** What recordGcRun needs of a collector's report (the GcReport of storage/registry/garbage-collector.ts fits). */
 export interface GcRunSummary {
-  bytesFreed: number;
+  bytesReclaimed: number;
   blobsDeleted: readonly unknown[] | number;
   manifestsDeleted: readonly unknown[] | number;
 }
@@ -111,7 +111,7 @@ export function recordGcRun(report: GcRunSummary | undefined, details: GcRunDeta
   storageMetrics.gcRuns.inc({ result: details.failed ? 'failed' : 'completed', mode });
   if (report && !details.dryRun) {
     const count = (value: readonly unknown[] | number) => (typeof value === 'number' ? value : value.length);
-    storageMetrics.gcReclaimedBytes.inc(Math.max(0, report.bytesFreed));
+    storageMetrics.gcReclaimedBytes.inc(Math.max(0, report.bytesReclaimed));
     storageMetrics.gcDeletedBlobs.inc(count(report.blobsDeleted));
     storageMetrics.gcDeletedManifests.inc(count(report.manifestsDeleted));
   }

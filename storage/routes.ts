@@ -9,6 +9,7 @@ import { catalogHandlers } from './handlers/catalog.js';
 import { manifestHandlers } from './handlers/manifests.js';
 import { referrerHandlers } from './handlers/referrers.js';
 import { repositorySummaryHandlers } from './handlers/repository-summaries.js';
+import { repositoryHandlers } from './handlers/repositories.js';
 import { tagHandlers } from './handlers/tags.js';
 import { uploadHandlers } from './handlers/uploads.js';
 import type { StorageDeps } from './http/context.js';
@@ -23,8 +24,8 @@ export function createRouter(deps: StorageDeps): Router {
   const handlers: RouteHandlers = {
     base: { GET: apiVersionCheck(deps) },
     catalog: { GET: catalogHandlers(deps).list },
-    'ui-repositories': { GET: summaries.list },
-    'ui-repository': { GET: summaries.repository },
+    repositories: { GET: summaries.list },
+    repository: { GET: summaries.repository, DELETE: repositoryHandlers(deps).delete },
     manifest: { GET: manifests.get, PUT: manifests.put, DELETE: manifests.delete },
     'upload-start': { POST: uploads.start },
     upload: { GET: uploads.status, PATCH: uploads.patch, PUT: uploads.complete, DELETE: uploads.cancel },

@@ -10,6 +10,7 @@ export const MASK = '[redacted]';
 /** The configuration in config.yml layout (durations as `168h`), without secrets. */
 export function effectiveSettings(config: RegistryConfig): Record<string, unknown> {
   const purging = config.storage.maintenance.uploadpurging;
+  const { gc, retention } = config.storage.maintenance;
   const http: Record<string, unknown> = {
     addr: config.http.addr,
     ...(config.http.host !== undefined && { host: config.http.host }),
@@ -43,6 +44,16 @@ export function effectiveSettings(config: RegistryConfig): Record<string, unknow
           dryrun: purging.dryrun,
         },
         readonly: { enabled: config.storage.maintenance.readonly.enabled },
+        gc: {
+          ...(gc.intervalMs !== undefined && { interval: formatGoDuration(gc.intervalMs) }),
+          graceperiod: formatGoDuration(gc.gracePeriodMs),
+        },
+        ...(retention.length > 0 && {
+          retention: retention.map(({ deleteuntaggedafterMs, ...rule }) => ({
+            ...rule,
+            ...(deleteuntaggedafterMs !== undefined && { deleteuntaggedafter: formatGoDuration(deleteuntaggedafterMs) }),
+          })),
+        }),
       },
     },
     http,

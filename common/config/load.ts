@@ -9,7 +9,7 @@ import { emptyMap, parseYamlFile, type RawNode } from './raw.js';
 import { ACCESS_POLICY_KEYS, SCHEMA } from './schema.js';
 import type { NotificationEndpoint } from './notifications.js';
 import type { ProxyRemote } from './proxy.js';
-import type { AccessConfig, LogLevel, RegistryConfig, S3Settings, TlsConfig } from './types.js';
+import type { AccessConfig, LogLevel, RegistryConfig, RetentionRule, S3Settings, TlsConfig } from './types.js';
 import { settingName, validateTree, type Settings } from './validate.js';
 
 export interface LoadOptions {
@@ -50,6 +50,7 @@ export const DEFAULTS = {
   maxConnectionsPerClient: 512,
   uploadPurgeAgeMs: 168 * 3_600_000,
   uploadPurgeIntervalMs: 24 * 3_600_000,
+  gcGracePeriodMs: 3_600_000,
   // A team of 50 each pushing a few images at docker's 5 layers at a time stays far below.
   maxUploads: 5_000,
   maxUploadsPerClient: 500,
@@ -154,6 +155,11 @@ function build(s: Settings, cwd: string, problems: string[], warnings: string[])
           dryrun: s.get<boolean>('storage.maintenance.uploadpurging.dryrun') ?? false,
         },
         readonly: { enabled: s.get<boolean>('storage.maintenance.readonly.enabled') ?? false },
+        gc: {
+          ...optional('intervalMs', s.get<number>('storage.maintenance.gc.interval')),
+          gracePeriodMs: s.get<number>('storage.maintenance.gc.graceperiod') ?? DEFAULTS.gcGracePeriodMs,
+        },
+        retention: s.get<RetentionRule[]>('storage.maintenance.retention') ?? [],
       },
     },
     http: {
@@ -394,4 +400,9 @@ function buildProxy(s: Settings, problems: string[], named: (path: string) => st
 function normalizeAddress(address: ListenAddress, cwd: string): string {
   if (address.kind === 'unix') return formatListenAddress({ kind: 'unix', path: resolve(cwd, address.path) });
   return formatListenAddress(address);
+}
+
+/** `{key: value}`, or nothing when the setting is unset (no key holding undefined). */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }

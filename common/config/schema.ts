@@ -168,6 +168,10 @@ export const SCHEMA: SectionNode = section({
           dryrun: value(v.boolean),
         }),
         readonly: section({ enabled: value(v.boolean) }),
+        // Project settings (registry:2 ignores unknown maintenance keys): online garbage
+        // collection and retention rules (storage/registry/garbage-collector.ts).
+        gc: section({ interval: value(v.duration), graceperiod: value(v.durationOrZero) }),
+        retention: value(v.retentionRules),
       }),
       s3: S3,
       cache: ignored(),

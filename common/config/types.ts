@@ -68,6 +68,10 @@ export interface RegistryConfig {
     maintenance: {
       uploadpurging: { enabled: boolean; ageMs: number; intervalMs: number; dryrun: boolean };
       readonly: { enabled: boolean };
+      /** Project setting: online garbage collection; `intervalMs` undefined = only on demand. */
+      gc: { intervalMs?: number; gracePeriodMs: number };
+      /** Project setting: retention rules the collection applies, first matching rule wins. */
+      retention: RetentionRule[];
     };
   };
   http: {
@@ -150,3 +154,15 @@ export interface RegistryConfig {
 
 /** The policy file (followed live), or the policy written inline in config.yml (YAML tree with lines). */
 export type AccessConfig = { path: string } | { inline: RawMap };
+
+/** One retention rule (`storage.maintenance.retention`): what a collection keeps in the repositories it matches. */
+export interface RetentionRule {
+  /** Glob over repository names: `*` within a path segment, `**` across segments. */
+  repositories: string;
+  /** Keep the N most recently pushed tags (others are deleted); undefined = keep all. */
+  keeptags?: number;
+  /** Tags matching this regular expression are always kept. */
+  keeptagsmatching?: string;
+  /** Delete manifests no tag reaches once they are older than this (ms); undefined = keep them. */
+  deleteuntaggedafterMs?: number;
+}

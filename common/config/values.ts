@@ -3,7 +3,9 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseGoDuration } from './duration.js';
+import { compileRepositoryGlob } from '../../gateway/access/repository-glob.js';
 import { describeRaw, type RawNode } from './raw.js';
+import type { RetentionRule } from './types.js';
 
 export class ValueProblem extends Error {}
 
@@ -156,5 +158,64 @@ export const originList: ValueParser<string[]> = (node) => {
       throw new ValueProblem(`expected ${expected}, got ${JSON.stringify(entry)}`);
     }
     return url.origin;
+  });
+};
+
+/** A Go duration of zero or more, in milliseconds (`0` turns a safety margin off). */
+export const durationOrZero: ValueParser<number> = (node, ctx) => {
+  if (node.kind === 'scalar' && (node.text.trim() === '0' || (typeof node.value !== 'number' && parseGoDuration(node.text) === 0))) return 0;
+  return duration(node, ctx);
+};
+
+const RETENTION_KEYS = new Set(['repositories', 'keeptags', 'keeptagsmatching', 'deleteuntaggedafter']);
+
+/**
+ * `storage.maintenance.retention`: a list of rules, each
+ * `{repositories: glob, keeptags: N, keeptagsmatching: regex, deleteuntaggedafter: duration}`.
+ */
+export const retentionRules: ValueParser<RetentionRule[]> = (node, ctx) => {
+  if (node.kind !== 'list') throw new ValueProblem(`expected a list of retention rules, got ${describeRaw(node)}`);
+  return node.items.map((item, i) => {
+    const where = `rule ${i + 1}`;
+    if (item.kind !== 'map') throw new ValueProblem(`${where}: expected a map with repositories, keeptags, keeptagsmatching, deleteuntaggedafter`);
+    for (const key of item.entries.keys()) {
+      if (!RETENTION_KEYS.has(key)) throw new ValueProblem(`${where}: unknown key ${JSON.stringify(key)} (known: ${[...RETENTION_KEYS].join(', ')})`);
+    }
+    const get = (key: string) => item.entries.get(key);
+    const repositories = get('repositories');
+    if (repositories === undefined) throw new ValueProblem(`${where}: repositories (a glob such as team/** or *) is required`);
+    const rule: RetentionRule = { repositories: string(repositories, ctx) };
+    try {
+      compileRepositoryGlob(rule.repositories);
+    } catch (err) {
+      throw new ValueProblem(`${where}: ${(err as Error).message}`);
+    }
+    const keeptags = get('keeptags');
+    if (keeptags !== undefined) {
+      const text = scalarText(keeptags, 'a whole number').trim();
+      if (!/^\d{1,9}$/.test(text)) throw new ValueProblem(`${where}: keeptags: expected a whole number, got ${JSON.stringify(text)}`);
+      rule.keeptags = Number(text);
+    }
+    const matching = get('keeptagsmatching');
+    if (matching !== undefined) {
+      rule.keeptagsmatching = string(matching, ctx);
+      try {
+        new RegExp(rule.keeptagsmatching);
+      } catch (err) {
+        throw new ValueProblem(`${where}: keeptagsmatching: ${(err as Error).message}`);
+      }
+    }
+    const after = get('deleteuntaggedafter');
+    if (after !== undefined) {
+      try {
+        rule.deleteuntaggedafterMs = durationOrZero(after, ctx);
+      } catch (err) {
+        throw new ValueProblem(`${where}: deleteuntaggedafter: ${(err as Error).message}`);
+      }
+    }
+    if (rule.keeptags === undefined && rule.keeptagsmatching === undefined && rule.deleteuntaggedafterMs === undefined) {
+      throw new ValueProblem(`${where}: says nothing to do (give keeptags, keeptagsmatching or deleteuntaggedafter)`);
+    }
+    return rule;
   });
 };

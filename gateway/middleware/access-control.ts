@@ -55,7 +55,7 @@ export function accessControl(options: AccessControlOptions): GatewayMiddleware 
       if (policy.allowsEverywhere(subject, 'pull')) return next();
       return answerFilteredCatalog(ctx, (last, n) => readCatalog(ctx, last, n), (name) => policy.decide(subject, 'pull', name).allowed);
     }
-    if (routed.route === 'ui-repositories') {
+    if (routed.route === 'repositories') {
       if (policy.allowsEverywhere(subject, 'pull')) return next();
       return answerFilteredRepositories(ctx, options, (name) => policy.decide(subject, 'pull', name).allowed);
     }
@@ -86,7 +86,7 @@ export function anonymousAccess(source: PolicySource): (ctx: GatewayContext) => 
   return async (ctx) => {
     const routed = scopeOf(ctx.method, ctx.path);
     // The web UI's repository list, filtered to what anonymous users may pull (accessControl).
-    if (routed?.route === 'ui-repositories' && (ctx.method === 'GET' || ctx.method === 'HEAD')) return (await source.current()).grantsAnonymous;
+    if (routed?.route === 'repositories' && (ctx.method === 'GET' || ctx.method === 'HEAD')) return (await source.current()).grantsAnonymous;
     const scope = repositoryScope(routed);
     if (scope === undefined) return false;
     const policy = await source.current();

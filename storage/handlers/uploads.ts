@@ -7,6 +7,7 @@ import { RegistryError } from '../../common/errors.js';
 import { INTERNAL_USER_HEADER } from '../../common/internal-headers.js';
 import { assertName } from '../../common/names.js';
 import { hasBody } from '../http/body.js';
+import { repositoryKey } from '../registry/gc-gate.js';
 import type { StorageDeps } from '../http/context.js';
 import { location, repositoryPath } from '../http/locations.js';
 import { rangeHeader, type AppendOptions } from '../registry/upload-store.js';
@@ -38,9 +39,13 @@ export function uploadHandlers({ registry, options, notifier, proxy }: StorageDe
         const blob = parseDigest(mount);
         if (typeof from === 'string' && from !== '') {
           assertName(from);
-          if ((await registry.blobs.isLinked(from, blob)) && (await registry.blobs.size(blob)) !== undefined) {
+          const mounted = await registry.gate.using([blob.digest, repositoryKey(name)], async () => {
+            if (!(await registry.blobs.isLinked(from, blob)) || (await registry.blobs.size(blob)) === undefined) return false;
             await registry.blobs.link(name, blob);
             if (notifier) notifier.blob(ctx, 'mount', name, blob.digest, (await registry.blobs.size(blob)) ?? 0, from);
+            return true;
+          });
+          if (mounted) {
             answerBlob(ctx, name, blob.digest);
             return;
           }

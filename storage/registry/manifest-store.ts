@@ -10,7 +10,8 @@ import type { StorageDriver } from '../driver/driver.js';
 import type { BlobStore } from './blob-store.js';
 import { mapBounded } from './bounded.js';
 import { deleteIfPresent, linkExists, writeLink } from './links.js';
-import { MAX_MANIFEST_BYTES, mediaTypeOf, parseManifest, type Descriptor } from './manifest-parser.js';
+import { GcGate, repositoryKey, tagKey } from './gc-gate.js';
+import { MAX_MANIFEST_BYTES, mediaTypeOf, parseManifest, type Descriptor, type ParsedManifest } from './manifest-parser.js';
 import { paths } from './paths.js';
 import type { ReferrerStore } from './referrer-store.js';
 import type { TagStore } from './tag-store.js';
@@ -47,6 +48,7 @@ export class ManifestStore {
     private readonly blobs: BlobStore,
     private readonly tags: TagStore,
     private readonly referrers: ReferrerStore,
+    private readonly gate = new GcGate(),
   ) {}
 
   /**
@@ -88,6 +90,22 @@ export class ManifestStore {
         digest: digest.digest,
       });
     }
+    // An online collection keeps everything this manifest uses (storage/registry/gc-gate.ts).
+    const used = [digest, ...parsed.blobs, ...parsed.manifests].map((d) => d.digest);
+    used.push(repositoryKey(name));
+    if (!byDigest) used.push(tagKey(name, reference));
+    return await this.gate.using(used, () => this.store(name, reference, byDigest, digest, parsed, content, options));
+  }
+
+  private async store(
+    name: string,
+    reference: string,
+    byDigest: boolean,
+    digest: ParsedDigest,
+    parsed: ParsedManifest,
+    content: Buffer,
+    options: { referencesPresent?: boolean },
+  ): Promise<PutResult> {
     if (options.referencesPresent !== false) await this.checkReferences(name, parsed.blobs, parsed.manifests);
 
     await this.blobs.putSmall(digest, content);

@@ -1,6 +1,7 @@
 // The registry logic over one driver: the stores, wired together once.
 import type { StorageDriver } from '../driver/driver.js';
 import { BlobStore } from './blob-store.js';
+import { GcGate } from './gc-gate.js';
 import { listNames } from './links.js';
 import { ManifestStore } from './manifest-store.js';
 import { paths } from './paths.js';
@@ -18,16 +19,18 @@ export class Registry {
   readonly referrers: ReferrerStore;
   readonly manifests: ManifestStore;
   readonly summaries: RepositorySummaries;
+  /** Keeps an online garbage collection from deleting what a write in progress uses. */
+  readonly gate = new GcGate();
 
   constructor(
     readonly driver: StorageDriver,
     uploadLimits?: UploadLimits,
   ) {
     this.blobs = new BlobStore(driver);
-    this.uploads = new UploadStore(driver, this.blobs, uploadLimits);
+    this.uploads = new UploadStore(driver, this.blobs, uploadLimits, this.gate);
     this.tags = new TagStore(driver);
     this.referrers = new ReferrerStore(driver);
-    this.manifests = new ManifestStore(driver, this.blobs, this.tags, this.referrers);
+    this.manifests = new ManifestStore(driver, this.blobs, this.tags, this.referrers, this.gate);
     this.summaries = new RepositorySummaries(driver, this.manifests, this.blobs, this.tags);
   }
 

@@ -17,6 +17,7 @@ import { isPathNotFound, type StorageDriver } from '../driver/driver.js';
 import { noteBytesReceived } from '../../common/buffer-reclaim.js';
 import type { BlobStore } from './blob-store.js';
 import { copyCoalesced } from './coalesced-copy.js';
+import { GcGate, repositoryKey } from './gc-gate.js';
 import { deleteIfPresent } from './links.js';
 import { UploadSessionLimiter, type UploadLimits } from './upload-limits.js';
 import { paths } from './paths.js';
@@ -50,6 +51,7 @@ export class UploadStore {
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
     limits: UploadLimits = DEFAULT_UPLOAD_LIMITS,
+    private readonly gate = new GcGate(),
   ) {
     this.limiter = new UploadSessionLimiter(limits);
   }
@@ -61,6 +63,11 @@ export class UploadStore {
 
   /** Opens a session for `client` (a user or an address); TOOMANYREQUESTS past the caps. */
   async start(name: string, client = ''): Promise<string> {
+    // An online collection does not remove the repository under a session being opened.
+    return await this.gate.using([repositoryKey(name)], () => this.startUnlocked(name, client));
+  }
+
+  private async startUnlocked(name: string, client: string): Promise<string> {
     this.limiter.admit(client);
     const id = randomUUID();
     try {
@@ -97,7 +104,11 @@ export class UploadStore {
    * durable and moves it under its digest, then links it into the repository.
    */
   async complete(name: string, id: string, digest: ParsedDigest, body?: Readable): Promise<number> {
-    return await this.exclusive(name, id, () => this.dropWhenDiskFull(name, id, () => this.completeUnlocked(name, id, digest, body)));
+    // The blob is in use from here on: an online collection neither deletes it under this
+    // completion nor right after, before its manifest arrives (storage/registry/gc-gate.ts).
+    return await this.gate.using([digest.digest, repositoryKey(name)], () =>
+      this.exclusive(name, id, () => this.dropWhenDiskFull(name, id, () => this.completeUnlocked(name, id, digest, body))),
+    );
   }
 
   private async completeUnlocked(name: string, id: string, digest: ParsedDigest, body?: Readable): Promise<number> {

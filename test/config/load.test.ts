@@ -102,6 +102,8 @@ test('with no configuration at all, the defaults work on a laptop', (t) => {
       maintenance: {
         uploadpurging: { enabled: true, ageMs: 168 * 3_600_000, intervalMs: 24 * 3_600_000, dryrun: false },
         readonly: { enabled: false },
+        gc: { gracePeriodMs: 3_600_000 },
+        retention: [],
       },
     },
     http: { addr: ':5000', relativeurls: false, headers: {}, cors: { allowedorigins: [] }, trustedproxies: [], maxconnections: 4096, maxconnectionsperclient: 512, draintimeoutMs: 30_000 },
@@ -201,6 +203,8 @@ storageservice:
       maintenance: {
         uploadpurging: { enabled: true, ageMs: 72 * 3_600_000, intervalMs: 5_400_000, dryrun: true },
         readonly: { enabled: true },
+        gc: { gracePeriodMs: 3_600_000 },
+        retention: [],
       },
     },
     http: {

@@ -23,6 +23,8 @@ export function defaultTestConfig(): RegistryConfig {
       maintenance: {
         uploadpurging: { enabled: false, ageMs: 7 * 24 * 3600_000, intervalMs: 24 * 3600_000, dryrun: false },
         readonly: { enabled: false },
+        gc: { gracePeriodMs: 3_600_000 },
+        retention: [],
       },
     },
     http: {

@@ -16,19 +16,24 @@ export interface Distribution {
   stop(): Promise<void>;
 }
 
-/**
- * Starts registry:2 over `root`; its config and log go to `workDir`. `storage` replaces the
- * filesystem driver's lines of config.yml (e.g. an `s3:` section, indented under `storage:`).
- * `extraConfig` lines are appended to config.yml.
- */
-export async function startDistribution(root: string, workDir: string, storage?: string[], extraConfig: string[] = []): Promise<Distribution> {
+export interface DistributionOptions {
+  /** Accept docker schema 1 manifests (`compatibility.schema1.enabled`), as registries that served old clients did. */
+  schema1?: boolean;
+  /** Replaces the filesystem driver's lines of config.yml (e.g. an `s3:` section, indented under `storage:`). */
+  storage?: string[];
+  /** Lines appended to config.yml. */
+  extraConfig?: string[];
+}
+
+/** Starts registry:2 over `root`; its config and log go to `workDir`. */
+export async function startDistribution(root: string, workDir: string, options: DistributionOptions = {}): Promise<Distribution> {
   await mkdir(workDir, { recursive: true });
   await mkdir(root, { recursive: true });
   // A port can be taken between freePort and the bind: try a few.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(root, workDir, await freePort(), storage ?? ['  filesystem:', `    rootdirectory: ${root}`], extraConfig);
+      return await startOnce(root, workDir, await freePort(), options);
     } catch (err) {
       lastError = err;
     }
@@ -36,7 +41,7 @@ export async function startDistribution(root: string, workDir: string, storage?:
   throw lastError;
 }
 
-async function startOnce(root: string, workDir: string, port: number, storage: string[], extraConfig: string[]): Promise<Distribution> {
+async function startOnce(root: string, workDir: string, port: number, options: DistributionOptions): Promise<Distribution> {
   const configPath = join(workDir, 'config.yml');
   const logPath = join(workDir, 'registry.log');
   await writeFile(
@@ -48,15 +53,16 @@ async function startOnce(root: string, workDir: string, port: number, storage: s
       '  fields:',
       '    service: registry',
       'storage:',
-      ...storage,
+      ...(options.storage ?? ['  filesystem:', `    rootdirectory: ${root}`]),
       '  delete:',
       '    enabled: true',
       '  maintenance:',
       '    uploadpurging:',
       '      enabled: false',
+      ...(options.schema1 ? ['compatibility:', '  schema1:', '    enabled: true'] : []),
       'http:',
       `  addr: 127.0.0.1:${port}`,
-      ...extraConfig,
+      ...(options.extraConfig ?? []),
       '',
     ].join('\n'),
   );

@@ -132,7 +132,7 @@ async function serve(config: RegistryConfig, dir: string, root: string, cleanup:
 
 /**
  * Every file and directory under `dir`, relative and sorted (directories end with `/`); [] when
- * `dir` does not exist. Entries removed while it reads (other requests finishing) are skipped.
+ * `dir` does not exist; a top-level `_control` (storage's control socket) is left out. Entries removed while it reads (other requests finishing) are skipped.
  */
 export async function listTree(dir: string): Promise<string[]> {
   const s3 = await listS3Tree(dir);
@@ -147,6 +147,8 @@ export async function listTree(dir: string): Promise<string[]> {
       throw err;
     }
     for (const entry of entries) {
+      // The running storage's control socket (storage/control-socket.ts) is not data.
+      if (relativeDir === '' && entry.name === '_control') continue;
       const path = relativeDir === '' ? entry.name : `${relativeDir}/${entry.name}`;
       if (entry.isDirectory()) {
         found.push(`${path}/`);

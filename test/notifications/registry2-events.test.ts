@@ -42,7 +42,7 @@ test.before(async () => {
   const setup = await prepareRegistry(join(dir, 'ours'), { REGISTRY_NOTIFICATIONS_ENDPOINTS: `[${endpoints.join(', ')}]` });
   creds = `${setup.user}:${setup.password}`;
   ours = await RegistryProcess.start(setup);
-  reference = await startDistribution(join(dir, 'ref-data'), join(dir, 'ref'), undefined, [
+  reference = await startDistribution(join(dir, 'ref-data'), join(dir, 'ref'), { extraConfig: [
     'auth:',
     '  htpasswd:',
     '    realm: harness',
@@ -57,7 +57,7 @@ test.before(async () => {
     '      timeout: 2s',
     '      threshold: 3',
     '      backoff: 1s',
-  ]);
+  ] });
   image = await buildOciLayout(join(dir, 'image'), 'v1', { files: { 'hello.txt': 'notify me\n' } });
 });
 

@@ -108,8 +108,8 @@ test('metrics are served on the debug listener only, never on the public port', 
 test('recordGcRun counts runs and the bytes, blobs and manifests a garbage collection reclaimed', async (t) => {
   const read = async () => parseSamples(await storageRegistry.metrics());
   const before = await read();
-  recordGcRun({ bytesFreed: 5000, blobsDeleted: ['sha256:a', 'sha256:b'], manifestsDeleted: ['sha256:c'] }, { durationMs: 1500 });
-  recordGcRun({ bytesFreed: 7000, blobsDeleted: 3, manifestsDeleted: 0 }, { dryRun: true });
+  recordGcRun({ bytesReclaimed: 5000, blobsDeleted: ['sha256:a', 'sha256:b'], manifestsDeleted: ['sha256:c'] }, { durationMs: 1500 });
+  recordGcRun({ bytesReclaimed: 7000, blobsDeleted: 3, manifestsDeleted: 0 }, { dryRun: true });
   recordGcRun(undefined, { failed: true });
   const after = await read();
   const delta = (metric: string, labels: Record<string, string> = {}) => after.get(metric, { ...st, ...labels }) - before.get(metric, { ...st, ...labels });

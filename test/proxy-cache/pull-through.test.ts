@@ -34,7 +34,7 @@ const HUB_PASSWORD = 'hub-password';
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'proxy-cache-'));
   await runOk('htpasswd', ['-Bbc', join(dir, 'hub.htpasswd'), HUB_USER, HUB_PASSWORD]);
-  hub = await startDistribution(join(dir, 'hub-data'), join(dir, 'hub'), undefined, ['auth:', '  htpasswd:', '    realm: hub', `    path: ${join(dir, 'hub.htpasswd')}`]);
+  hub = await startDistribution(join(dir, 'hub-data'), join(dir, 'hub'), { extraConfig: ['auth:', '  htpasswd:', '    realm: hub', `    path: ${join(dir, 'hub.htpasswd')}`] });
   ghcrBackend = await startDistribution(join(dir, 'ghcr-data'), join(dir, 'ghcr'));
   front = await startTokenFront(ghcrBackend.url);
   hubClient = new RegistryClient(hub.url, { authorization: basicAuth(HUB_USER, HUB_PASSWORD) });

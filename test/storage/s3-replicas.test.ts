@@ -33,7 +33,7 @@ test.before(async () => {
   authFile = join(dir, 'auth.json');
   await writeFile(authFile, '{}');
   const s3 = a.config.storage.s3!;
-  registry2 = await startDistribution(join(dir, 'unused'), join(dir, 'registry2'), [
+  registry2 = await startDistribution(join(dir, 'unused'), join(dir, 'registry2'), { storage: [
     '  s3:',
     `    region: ${s3.region}`,
     `    regionendpoint: ${s3.regionendpoint}`,
@@ -45,7 +45,7 @@ test.before(async () => {
     '    v4auth: true',
     '  redirect:',
     '    disable: true',
-  ]);
+  ] });
   image = { dir: join(dir, 'image'), image: await buildOciLayout(join(dir, 'image'), 'v1', { files: { 'hello.txt': 'hello s3\n' }, bigLayerMiB: 12, seed: 's3' }) };
 });
 
