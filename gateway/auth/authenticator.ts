@@ -20,9 +20,13 @@ export interface Authenticator {
   close(): Promise<void>;
 }
 
-/** Counts every check's result (registry_auth_logins_total) around any Authenticator. */
+/**
+ * Counts every check's result (registry_auth_logins_total) around any Authenticator. Everything
+ * else passes through: a lost `accountStamp` would keep web sessions alive after a password change.
+ */
 export function countingLogins(authenticator: Authenticator, count: (result: 'accepted' | 'refused' | 'throttled') => void): Authenticator {
   return {
+    ...(authenticator.accountStamp && { accountStamp: (user: string) => authenticator.accountStamp?.(user) }),
     async authenticate(user, password, clientAddress) {
       const result = await authenticator.authenticate(user, password, clientAddress);
       count(result.ok ? 'accepted' : result.reason === 'throttled' ? 'throttled' : 'refused');

@@ -5,9 +5,11 @@
 // - an allowed Origin (`http.cors.allowedorigins`) is echoed with Allow-Credentials on every
 //   response, 401s and errors included (a UI reads the 401 to retry with credentials), and the
 //   headers a client needs are exposed;
-// - any other Origin gets no CORS header at all from `http.cors` (`Vary: Origin` only).
+// - any other Origin gets no CORS header at all from `http.cors` (`Vary: Origin` only), and its
+//   preflight goes on to auth like any request (401), as when no CORS is configured: only a
+//   registry that allows some origin answers a preflight without credentials.
 // Without `http.cors`, the `Access-Control-*` headers of `http.headers` (registry:2's way) are
-// left as configured, and preflights are still answered 204 with them. With both, `http.cors`
+// left as configured, and preflights are answered 204 with them when they allow an origin. With both, `http.cors`
 // decides: the `Access-Control-*` headers of `http.headers` are dropped.
 // The UI's own routes (/ui/) never get CORS headers: its session API is for its own origin only.
 import type { GatewayMiddleware } from '../state.js';
@@ -32,6 +34,7 @@ export function cors({ allowedOrigins }: CorsOptions): GatewayMiddleware {
   const configured = allowed.size > 0;
   return async (ctx, next) => {
     const preflight = isPreflight(ctx.method, { get: (name) => ctx.get(name) });
+    let answerPreflight = !configured && Boolean(ctx.response.get('Access-Control-Allow-Origin'));
     if (configured) {
       // http.cors decides: whatever http.headers said about CORS goes.
       for (const name of Object.keys(ctx.response.headers)) {
@@ -43,6 +46,7 @@ export function cors({ allowedOrigins }: CorsOptions): GatewayMiddleware {
         ctx.set('Access-Control-Allow-Origin', origin);
         ctx.set('Access-Control-Allow-Credentials', 'true');
         if (preflight) {
+          answerPreflight = true;
           ctx.set('Access-Control-Allow-Methods', CORS_ALLOWED_METHODS);
           ctx.set('Access-Control-Allow-Headers', CORS_ALLOWED_HEADERS);
           ctx.set('Access-Control-Max-Age', String(CORS_MAX_AGE_SECONDS));
@@ -51,7 +55,7 @@ export function cors({ allowedOrigins }: CorsOptions): GatewayMiddleware {
         }
       }
     }
-    if (preflight) {
+    if (preflight && answerPreflight) {
       // Nothing happens on a preflight: answering it without credentials reveals nothing.
       ctx.status = 204;
       ctx.body = null;

@@ -28,8 +28,8 @@ storage:
 http:
   addr: 127.0.0.1:5000
   secret: do-not-print-me
-notifications:
-  endpoints: []
+redis:
+  addr: localhost:6379
 auth:
   htpasswd:
     realm: basic-realm
@@ -48,7 +48,7 @@ auth:
   t.deepEqual(shown.storageservice, { addr: '0.0.0.0:5001', token: '[redacted]' });
   t.deepEqual(shown.auth, { htpasswd: { realm: 'basic-realm', path: `${dir}/htpasswd`, refuseinsecure: false } });
   t.deepEqual(shown.storage.delete, { enabled: true });
-  t.regex(result.stderr, /^registry: warning: notifications \(REGISTRY_NOTIFICATIONS; .*line 13\): ignored, this registry does not implement webhook notifications$/m);
+  t.regex(result.stderr, /^registry: warning: redis \(REGISTRY_REDIS; .*line 13\): ignored, this registry does not implement the redis cache$/m);
   t.regex(result.stderr, /^registry: configuration OK$/m);
   t.false(result.stderr.includes('REGISTRY_PORT'));
 });

@@ -28,7 +28,7 @@ registerSecret(PASSWORD);
 const SOURCES = [
   'Dockerfile', '.dockerignore', 'docker-entrypoint.sh', 'docker-compose.yaml', 'docker-compose.nginx.yaml',
   'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.image.json',
-  'common', 'storage', 'gateway', 'cli', 'nginx-compat',
+  'common', 'storage', 'gateway', 'cli', 'nginx-compat', 'scripts',
 ];
 
 let engine: DockerEngine | undefined;

@@ -10,6 +10,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { mapBounded } from '../../storage/registry/bounded.js';
+import { CONTROL_DIR, CONTROL_SOCKET } from '../../storage/control-socket.js';
 
 export interface DataDirReport {
   blobs: number;
@@ -57,6 +58,9 @@ export class DataDirChecker {
     const report: DataDirReport = { blobs: 0, links: 0, corruptBlobs: [], badLinks: [], tempFiles: [], outsideLayout: [] };
     const top = await listFiles(this.root);
     for (const path of top) {
+      // Beside registry:2's layout only storage's control socket (`registry gc` asks through it),
+      // which a killed storage leaves behind and the next one replaces.
+      if (path === `${CONTROL_DIR}/${CONTROL_SOCKET}`) continue;
       if (!path.startsWith(`${V2}/blobs/`) && !path.startsWith(`${V2}/repositories/`)) report.outsideLayout.push(path);
     }
     const blobHexes = new Set<string>();
