@@ -13,6 +13,12 @@ import { mapBounded } from '../registry/bounded.js';
 import { checkPath, PathNotFoundError, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
 
 const READ_CHUNK = 1024 * 1024;
+/**
+ * A big write flushes its data to disk in the background every this many bytes, while the rest
+ * still arrives: the fsync that acknowledges it (at the upload's PUT) then has only the tail left
+ * to write, instead of the whole layer at once (256 MiB took 0.7 s on this machine's disk).
+ */
+const BACKGROUND_FLUSH_BYTES = 32 * 1024 * 1024;
 
 /** What putContent names its temporary files: `<target>.tmp-<12 hex>`; nothing else matches. */
 const TEMP_FILE = /\.tmp-[0-9a-f]{12}$/;
@@ -245,6 +251,8 @@ class FilesystemFileWriter implements FileWriter {
   readonly stream: Writable;
   private written: number;
   private released = false;
+  private unflushed = 0;
+  private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly handle: FileHandle,
@@ -259,6 +267,7 @@ class FilesystemFileWriter implements FileWriter {
         const expected = buffers.reduce((sum, b) => sum + b.length, 0);
         this.handle.writev(buffers).then(({ bytesWritten }) => {
           this.written += bytesWritten;
+          this.flushInBackground(bytesWritten);
           // A short write on a regular file means the disk is full.
           callback(bytesWritten === expected ? null : Object.assign(new Error('short write'), { code: 'ENOSPC' }));
         }, callback);
@@ -297,12 +306,27 @@ class FilesystemFileWriter implements FileWriter {
     });
   }
 
+  /** Starts a datasync once enough bytes wait for one; its failure is the commit's to see. */
+  private flushInBackground(bytes: number): void {
+    this.unflushed += bytes;
+    if (this.unflushed < BACKGROUND_FLUSH_BYTES || this.flushing) return;
+    this.unflushed = 0;
+    this.flushing = this.handle.datasync().then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      this.flushing = undefined;
+    });
+  }
+
   private async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
     if (!this.stream.destroyed && !this.stream.writableFinished) {
       await this.endStream().catch(() => undefined);
     }
+    // The handle stays open until a background flush is done with it.
+    await this.flushing;
     await this.handle.close();
   }
 }
