@@ -5,6 +5,7 @@
 // delete), with its own Playwright check; and a cold page load of 1,000 repositories, timed.
 // Screenshots go to test-output/ui/ (or $UI_SHOTS_DIR): look at them.
 import test from 'ava';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -203,7 +204,11 @@ test.serial('log out ends the session: the login page again, and the old cookie 
   t.is((await client.send('/v2/_registry/repositories')).status, 401);
 });
 
-test.serial("Joxit's docker-registry-ui on another origin: catalog, tags, details, delete (CORS, auth on)", async (t) => {
+// Joxit's UI is a built third-party client the team keeps beside the project (it is not on npm);
+// where that copy is absent the test is reported as skipped, never as passed.
+const withJoxit = existsSync(join(JOXIT, 'check.mjs')) ? test.serial : test.serial.skip;
+
+withJoxit("Joxit's docker-registry-ui on another origin: catalog, tags, details, delete (CORS, auth on)", async (t) => {
   const uiDir = join(world().dir, 'joxit-ui');
   const registryUrl = world().direct.url;
   // Namespace groups off: check.mjs opens a repository card directly. REGISTRY_SECURED: credentials
