@@ -6,6 +6,8 @@
 // collection to find (--fsync to make the writes durable, as storage does). Layers come from a small shared pool, as base images do.
 //
 //   npm run build && node scripts/make-scale-data.mjs --root /tmp/scale --repos 10000 --tags 10
+// --from N (re)writes repositories N..REPOS-1 only: resumes a stopped run (the repositories it was
+// writing when stopped are written again whole).
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     manifests: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '16' },
     fsync: { type: 'boolean', default: false },
+    from: { type: 'string', default: '0' },
   },
 });
 if (!values.root) {
@@ -85,7 +88,7 @@ async function makeRepository(i) {
 }
 
 const started = Date.now();
-let next = 0;
+let next = Number(values.from);
 let done = 0;
 async function worker() {
   while (next < repos) {
@@ -97,6 +100,6 @@ async function worker() {
 }
 await Promise.all(Array.from({ length: Number(values.concurrency) }, worker));
 process.stdout.write(
-  `${repos} repositories, ${repos * tagsPerRepo} tags, ${repos * (manifestsPerRepo + 1)} manifests in ${values.root} ` +
+  `${repos} repositories (${repos - Number(values.from)} written now), ${repos * tagsPerRepo} tags, ${repos * (manifestsPerRepo + 1)} manifests in ${values.root} ` +
     `(${Math.round((Date.now() - started) / 1000)} s); blobs under ${paths.blobsRoot()}\n`,
 );

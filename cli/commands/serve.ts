@@ -99,7 +99,7 @@ function waitForStop(service: Service, server: RunningServer, logger: Logger, dr
       stopping = true;
       logger.info({ reason }, `${service} stopping`);
       // SIGTERM and SIGINT drain (http.draintimeout); a second one exits at once.
-      const done = server.drain && reason !== 'parent process gone' ? server.drain(drainTimeoutMs) : server.close();
+      const done = server.drain ? server.drain(drainTimeoutMs) : server.close();
       done.then(
         () => {
           logger.info(`${service} stopped`);
@@ -113,7 +113,15 @@ function waitForStop(service: Service, server: RunningServer, logger: Logger, dr
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    // Started by `registry start`: if that parent dies (even by SIGKILL), do not live on orphaned.
-    if (process.send !== undefined) process.on('disconnect', () => stop('parent process gone'));
+    // Started by `registry start`: if that parent dies (even by SIGKILL), do not live on orphaned,
+    // not even to finish requests: the registry was killed, and a gateway left serving the
+    // keep-alive connections of a load balancer would answer them 503 (its storage is gone too)
+    // instead of letting the balancer move on to another replica. Writes are crash-safe.
+    if (process.send !== undefined) {
+      process.on('disconnect', () => {
+        logger.warn(`${service}: parent process gone, exiting now`);
+        process.exit(1);
+      });
+    }
   });
 }
