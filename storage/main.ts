@@ -93,7 +93,11 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
 
   const stopPurger = schedulePurger(config, driver, logger);
   const gc = gcRunner(config, registry, logger);
-  if (metricsEnabled) onGcRun((report) => recordGcRun(report, { dryRun: report.dryRun, durationMs: report.markMs + report.sweepMs }));
+  // onGcRun's listeners are module-wide: unsubscribe on close, or every storage started in this
+  // process (tests start many) would keep counting each later run once more.
+  const stopCountingGc = metricsEnabled
+    ? onGcRun((report) => recordGcRun(report, { dryRun: report.dryRun, durationMs: report.markMs + report.sweepMs }))
+    : () => undefined;
   // The control socket lives in the data directory (only who can write there may ask for a
   // collection); over S3 there is none, and `registry gc` works on the bucket itself.
   const control = filesystem
@@ -107,6 +111,7 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
   const sweep = filesystem ? sweepTemporaryFiles(filesystem, logger) : { stop: async () => undefined };
   const close = async () => {
     stopPurger();
+    stopCountingGc();
     control?.close();
     await gc.stop();
     await sweep.stop();
