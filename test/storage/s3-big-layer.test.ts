@@ -4,7 +4,7 @@
 // then pulled back and hashed. The bytes are never whole in memory, here either: they are
 // generated as a seeded stream and hashed as they are sent and received. Neither process may
 // need memory in proportion to the layer: their peak RSS (VmHWM) stays far below 1 GiB.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -127,7 +127,7 @@ function peakRss(role: 'gateway' | 'storage'): number {
   return Number(kib) * 1024;
 }
 
-async function pullAndCompare(t: import('ava').ExecutionContext, repo: string, digest: string): Promise<void> {
+async function pullAndCompare(t: ExecutionContext, repo: string, digest: string): Promise<void> {
   const pulled = await request('GET', `/v2/${repo}/blobs/${digest}`, { hashBody: true });
   t.is(pulled.status, 200);
   t.is(pulled.bytes, LAYER);
@@ -143,7 +143,7 @@ function cpuSeconds(pid: number): number {
 }
 
 /** CPU seconds so far of every process at work, for the CI time this file costs on a quiet machine. */
-function reportCpu(t: import('ava').ExecutionContext): void {
+function reportCpu(t: ExecutionContext): void {
   const rgwDir = join(rgw.dir, 'c');
   const ceph = readdirSync(rgwDir).filter((name) => name.endsWith('.pid')).map((name) => Number(readFileSync(join(rgwDir, name), 'utf8')));
   const { gateway, storage } = registry.children();
@@ -157,7 +157,7 @@ function reportCpu(t: import('ava').ExecutionContext): void {
   t.log(`CPU seconds so far: ${Object.entries(used).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
 }
 
-function reportPeaks(t: import('ava').ExecutionContext): void {
+function reportPeaks(t: ExecutionContext): void {
   reportCpu(t);
   for (const role of ['gateway', 'storage'] as const) {
     const peak = peakRss(role);
