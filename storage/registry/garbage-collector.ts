@@ -23,9 +23,8 @@ import { deleteIfPresent, listDigests, listNames, readLink } from './links.js';
 import { parseManifest } from './manifest-parser.js';
 import { paths } from './paths.js';
 import type { Registry } from './registry.js';
-import { mapBounded } from './bounded.js';
 import { removeRepositoryFolders } from './repository-delete.js';
-import { compareNames, forEachRepositoryFolder } from './repository-list.js';
+import { forEachRepositoryFolder } from './repository-list.js';
 
 export interface GcOptions {
   /** Report what would be deleted, delete nothing. */
@@ -140,26 +139,27 @@ async function collect(registry: Registry, options: GcOptions, logger: Logger): 
   const marked = new Set<string>();
   const plans: RepositoryPlan[] = [];
   const problems: GcProblem[] = [];
-  // Every folder with manifests or layer links (the catalog lists only those with `_layers`).
-  const names: string[] = [];
-  await forEachRepositoryFolder(registry.driver, (name, children) => {
-    if (children.includes('_layers') || children.includes('_manifests')) names.push(name);
-  });
-  names.sort(compareNames);
-  // A few repositories at a time: file I/O waits overlap, memory stays a few repositories' worth.
-  await mapBounded(names, MARK_CONCURRENCY, async (name) => {
-    report.repositories++;
-    const plan = await markRepository(registry, name, {
-      marked,
-      problems,
-      rule: rules.find((r) => r.matches(name))?.rule,
-      deleteUntagged: options.deleteUntagged,
-      now: started,
-      youngerThan,
-    });
-    report.manifestsKept += plan.kept;
-    if (plan.tags.length > 0 || plan.manifests.length > 0 || plan.empty) plans.push(plan);
-  });
+  // Every folder with manifests or layer links (the catalog lists only those with `_layers`),
+  // marked as the walk finds it, a few at a time: file I/O waits overlap, and memory holds a few
+  // repositories' manifests, never the list of every repository.
+  await forEachRepositoryFolder(
+    registry.driver,
+    async (name, children) => {
+      if (!children.includes('_layers') && !children.includes('_manifests')) return;
+      report.repositories++;
+      const plan = await markRepository(registry, name, {
+        marked,
+        problems,
+        rule: rules.find((r) => r.matches(name))?.rule,
+        deleteUntagged: options.deleteUntagged,
+        now: started,
+        youngerThan,
+      });
+      report.manifestsKept += plan.kept;
+      if (plan.tags.length > 0 || plan.manifests.length > 0 || plan.empty) plans.push(plan);
+    },
+    MARK_CONCURRENCY,
+  );
   if (problems.length > 0) {
     const error = new GcAbortedError(problems);
     logger.error({ problems: problems.slice(0, 100) }, error.message);
