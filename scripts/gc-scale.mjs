@@ -34,6 +34,7 @@ const storage = spawn(process.execPath, ['--max-semi-space-size=4', '--heap-grow
   env: { ...env, UV_THREADPOOL_SIZE: '16', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
+process.on('exit', () => storage.kill('SIGTERM')); // also when a step below fails
 const url = await new Promise((resolve, reject) => {
   let buffered = '';
   storage.stdout.on('data', (chunk) => {
@@ -49,7 +50,9 @@ const url = await new Promise((resolve, reject) => {
 });
 storage.stdout.resume();
 const headers = { 'x-registry-internal-token': token };
-const hwmMiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${storage.pid}/status`, 'utf8'))[1]) / 1024;
+const statusMiB = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${storage.pid}/status`, 'utf8'))[1]) / 1024;
+const hwmMiB = () => statusMiB('VmHWM');
+console.log(`storage RSS once listening: ${statusMiB('VmRSS').toFixed(0)} MiB`);
 
 async function timed(path) {
   const started = process.hrtime.bigint();
@@ -82,7 +85,6 @@ for (let i = 0; i < names.length; i += step) tagsMs.push((await timed(`/v2/${nam
 console.log(`catalog ?n=100: ${fmt(catalogMs)}; tags/list: ${fmt(tagsMs)}; storage peak RSS so far ${hwmMiB().toFixed(0)} MiB`);
 
 const run = promisify(execFile);
-process.on('exit', () => storage.kill('SIGTERM')); // also when a step below fails
 for (const flags of values['no-delete'] ? [['--dry-run']] : [['--dry-run'], ['--delete-untagged']]) {
   const started = Date.now();
   const { stdout } = await run(process.execPath, [CLI, 'gc', ...flags], { env, maxBuffer: 1 << 30 });

@@ -12,7 +12,7 @@ import { createStorageApp } from './app.js';
 import { checkOnlyGatewayCanReach } from './boundary.js';
 import type { StorageDriver } from './driver/driver.js';
 import { FilesystemDriver } from './driver/filesystem.js';
-import { S3Driver } from './driver/s3.js';
+import type { S3Driver } from './driver/s3.js';
 import { paths, REPOSITORIES } from './registry/paths.js';
 import { Notifier } from './notifications/notifier.js';
 import { ProxyCache } from './proxy-cache/proxy-cache.js';
@@ -39,8 +39,11 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
   const root = s3 ? `s3://${s3.bucket}/${s3.rootdirectory.replace(/^\/+/, '')}` : config.storage.filesystem.rootdirectory;
   let driver: StorageDriver;
   let filesystem: FilesystemDriver | undefined;
+  let s3Driver: S3Driver | undefined;
   if (s3) {
-    driver = new S3Driver(s3);
+    // Loaded only for S3: the AWS SDK costs a filesystem storage ~20 MB of memory for nothing.
+    const { S3Driver } = await import('./driver/s3.js');
+    driver = s3Driver = new S3Driver(s3);
   } else {
     mkdirSync(root, { recursive: true });
     driver = filesystem = new FilesystemDriver(root);
@@ -120,7 +123,7 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
       server.closeIdleConnections();
     });
     await notifier?.close();
-    if (driver instanceof S3Driver) driver.client.destroy();
+    s3Driver?.client.destroy();
   };
   return {
     urls: [url],

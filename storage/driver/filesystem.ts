@@ -9,7 +9,6 @@ import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { copyFileRange } from '../../common/file-copy.js';
-import { mapBounded } from '../registry/bounded.js';
 import { checkPath, PathNotFoundError, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
 
 const READ_CHUNK = 1024 * 1024;
@@ -100,38 +99,66 @@ export class FilesystemDriver implements StorageDriver {
    */
   async sweepTemporaryFiles(directories: string[], options: SweepOptions): Promise<SweepResult> {
     const result: SweepResult = { removed: [], entries: 0, incomplete: false };
-    // Breadth first, one level at a time with bounded concurrency: memory holds one level's names.
-    for (let level = directories; level.length > 0; ) {
-      const below = await mapBounded(level, options.concurrency, async (dir): Promise<string[]> => {
+    // Depth first from a stack the workers share: memory holds the folders met on the way down
+    // (a few thousand names), where a breadth-first level of a big data directory held hundreds
+    // of thousands of paths (~100 MB at 10,000 repositories).
+    const pending = [...directories].reverse();
+    let reading = 0;
+    let failed = false;
+    const wake: Array<() => void> = [];
+    const wakeAll = () => {
+      for (const resume of wake.splice(0)) resume();
+    };
+    const sweepOne = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await fs.readdir(this.full(dir), { withFileTypes: true });
+      } catch (err) {
+        // A directory removed meanwhile (a delete, a purge) has nothing left to sweep.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return;
+        throw err;
+      }
+      result.entries += entries.length;
+      const subdirectories: string[] = [];
+      for (const entry of entries) {
+        const path = `${dir}/${entry.name}`;
+        // A name the driver would never write (an operator's file, say) is not ours to touch or enter.
+        if (!isDriverPath(path)) continue;
+        if (entry.isDirectory()) subdirectories.push(path);
+        else if (entry.isFile() && TEMP_FILE.test(entry.name) && !this.liveTemps.has(this.full(path))) {
+          await fs.rm(this.full(path), { force: true });
+          result.removed.push(path);
+        }
+      }
+      for (let i = subdirectories.length - 1; i >= 0; i--) pending.push(subdirectories[i]!);
+    };
+    const worker = async (): Promise<void> => {
+      while (!failed) {
+        const dir = pending.pop();
+        if (dir === undefined) {
+          if (reading === 0) return wakeAll(); // nothing left and nobody adding: done
+          await new Promise<void>((resume) => wake.push(resume));
+          continue;
+        }
         if (result.entries >= options.maxEntries || options.stopped?.()) {
           result.incomplete = true;
-          return [];
+          pending.length = 0;
+          continue;
         }
-        let entries;
+        reading++;
         try {
-          entries = await fs.readdir(this.full(dir), { withFileTypes: true });
+          await sweepOne(dir);
         } catch (err) {
-          // A directory removed meanwhile (a delete, a purge) has nothing left to sweep.
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+          failed = true;
           throw err;
+        } finally {
+          reading--;
+          wakeAll();
         }
-        result.entries += entries.length;
-        const subdirectories: string[] = [];
-        for (const entry of entries) {
-          const path = `${dir}/${entry.name}`;
-          // A name the driver would never write (an operator's file, say) is not ours to touch or enter.
-          if (!isDriverPath(path)) continue;
-          if (entry.isDirectory()) subdirectories.push(path);
-          else if (entry.isFile() && TEMP_FILE.test(entry.name) && !this.liveTemps.has(this.full(path))) {
-            await fs.rm(this.full(path), { force: true });
-            result.removed.push(path);
-          }
-        }
-        return subdirectories;
-      });
-      level = below.flat();
-    }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
     return result;
   }
 
