@@ -29,9 +29,10 @@ const env = {
   REGISTRY_STORAGE_MAINTENANCE_GC_GRACEPERIOD: '0s',
   REGISTRY_LOG_LEVEL: 'info',
 };
-// As `registry start` runs storage (its heap and malloc settings).
-const storage = spawn(process.execPath, ['--max-semi-space-size=4', '--heap-growing-percent=30', CLI, 'storage'], {
-  env: { ...env, UV_THREADPOOL_SIZE: '16', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536' },
+// As `registry start` runs storage (its heap and malloc settings, from the same code).
+const { nodeFlags, storageEnvironment } = await import(new URL('../dist/cli/commands/start.js', import.meta.url).href);
+const storage = spawn(process.execPath, [...nodeFlags('storage'), CLI, 'storage'], {
+  env: { ...storageEnvironment(), ...env },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 process.on('exit', () => storage.kill('SIGTERM')); // also when a step below fails
