@@ -57,6 +57,12 @@ export async function serveCommand(service: Service, args: string[]): Promise<nu
   const logger = createLogger(service, config.log.level, config.log.fields);
   if (!parsed.values['config-warnings-shown']) for (const warning of warnings) logger.warn(`configuration: ${warning}`);
 
+  // A stop asked while the service starts (it answers requests before it has finished starting)
+  // is kept and acted on once it has started, instead of Node's default: death by the signal.
+  const early = new Set<string>();
+  const noteEarlyStop = (signal: string) => early.add(signal);
+  process.on('SIGTERM', noteEarlyStop);
+  process.on('SIGINT', noteEarlyStop);
   const run = await loadService(service);
   let server: RunningServer;
   try {
@@ -69,7 +75,9 @@ export async function serveCommand(service: Service, args: string[]): Promise<nu
   logger.info({ urls: server.urls }, `${service} started`);
   // `registry start` learns where we listen (storage may be on a port the system chose).
   process.send?.({ ready: service, urls: server.urls } satisfies ReadyMessage);
-  return waitForStop(service, server, logger, config.http.draintimeoutMs);
+  process.off('SIGTERM', noteEarlyStop);
+  process.off('SIGINT', noteEarlyStop);
+  return waitForStop(service, server, logger, config.http.draintimeoutMs, [...early][0]);
 }
 
 async function loadService(service: Service): Promise<RunService> {
@@ -88,7 +96,7 @@ async function loadService(service: Service): Promise<RunService> {
   return run as RunService;
 }
 
-function waitForStop(service: Service, server: RunningServer, logger: Logger, drainTimeoutMs: number): Promise<number> {
+function waitForStop(service: Service, server: RunningServer, logger: Logger, drainTimeoutMs: number, stopAtOnce?: string): Promise<number> {
   return new Promise((resolveExit) => {
     let stopping = false;
     const stop = (reason: string) => {
@@ -113,6 +121,7 @@ function waitForStop(service: Service, server: RunningServer, logger: Logger, dr
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    if (stopAtOnce !== undefined) stop(stopAtOnce);
     // Started by `registry start`: if that parent dies (even by SIGKILL), do not live on orphaned,
     // not even to finish requests: the registry was killed, and a gateway left serving the
     // keep-alive connections of a load balancer would answer them 503 (its storage is gone too)
