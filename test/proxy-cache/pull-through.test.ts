@@ -141,6 +141,8 @@ test.serial('a client that goes away mid-blob leaves no blob; the next pull gets
   const whole = await cacheClient.getBlob('library/busybox', digest);
   t.is(whole.status, 200);
   t.is(sha256(whole.body), digest);
+  // The client has every byte (Content-Length) while storage still fsyncs and renames the blob.
+  await waitFor(async () => existsSync(blobFile(digest)), 10_000);
   t.true(existsSync(blobFile(digest)));
 });
 
