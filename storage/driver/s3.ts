@@ -15,14 +15,11 @@ import { Agent as HttpsAgent } from 'node:https';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CopyObjectCommand,
   CreateMultipartUploadCommand,
-  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   S3Client,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -33,6 +30,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Settings } from '../../common/config/types.js';
+import { copyFailed, S3Requester } from './s3-request.js';
 import { checkPath, PathNotFoundError, type FileInfo, type FileWriter, type KnownFile, type StorageDriver } from './driver.js';
 
 export const MIN_CHUNK_SIZE = 5 * 1024 * 1024;
@@ -64,6 +62,8 @@ export function defaultS3Settings(partial: Partial<S3Settings> & { bucket: strin
 export class S3Driver implements StorageDriver {
   readonly name = 's3aws';
   readonly client: S3Client;
+  /** Small single-object requests (HEAD, GET/PUT of small files, copy, delete) without the SDK's overhead. */
+  private readonly requester: S3Requester;
   private readonly bucket: string;
   private readonly root: string;
 
@@ -75,6 +75,7 @@ export class S3Driver implements StorageDriver {
     let endpoint = settings.regionendpoint;
     if (endpoint && !/^https?:\/\//i.test(endpoint)) endpoint = `${settings.secure ? 'https' : 'http'}://${endpoint}`;
     const agentOptions = { keepAlive: true, maxSockets: 256 };
+    const agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent({ ...agentOptions, rejectUnauthorized: !settings.skipverify }) };
     this.client = new S3Client({
       region: settings.region,
       ...(endpoint ? { endpoint } : {}),
@@ -91,10 +92,11 @@ export class S3Driver implements StorageDriver {
         ? { credentials: { accessKeyId: settings.accesskey, secretAccessKey: settings.secretkey, ...(settings.sessiontoken ? { sessionToken: settings.sessiontoken } : {}) } }
         : {}), // else the SDK's chain: AWS_* variables, ~/.aws files, instance/container roles
       requestHandler: {
-        httpAgent: new HttpAgent(agentOptions),
-        httpsAgent: new HttpsAgent({ ...agentOptions, rejectUnauthorized: !settings.skipverify }),
+        httpAgent: agents.http,
+        httpsAgent: agents.https,
       },
     });
+    this.requester = new S3Requester(this.client, this.bucket, agents);
   }
 
   /** The object key of a driver path. */
@@ -118,11 +120,25 @@ export class S3Driver implements StorageDriver {
     };
   }
 
+  /** writeOptions() as the S3 headers of a PutObject or CopyObject. */
+  private writeHeaders(): Record<string, string> {
+    const o = this.writeOptions();
+    return {
+      ...(o.ServerSideEncryption ? { 'x-amz-server-side-encryption': o.ServerSideEncryption } : {}),
+      ...(o.SSEKMSKeyId ? { 'x-amz-server-side-encryption-aws-kms-key-id': o.SSEKMSKeyId } : {}),
+      ...(o.StorageClass ? { 'x-amz-storage-class': o.StorageClass } : {}),
+      ...(o.ACL ? { 'x-amz-acl': o.ACL } : {}),
+    };
+  }
+
   async getContent(path: string): Promise<Buffer> {
     checkPath(path);
+    return await this.getWhole(path, undefined);
+  }
+
+  private async getWhole(path: string, ifMatch: string | undefined): Promise<Buffer> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
-      return Buffer.from(await out.Body!.transformToByteArray());
+      return (await this.requester.send('GET', this.key(path), ifMatch ? { 'if-match': ifMatch } : {})).body;
     } catch (err) {
       throw notFound(err, path);
     }
@@ -130,9 +146,13 @@ export class S3Driver implements StorageDriver {
 
   async putContent(path: string, content: Uint8Array): Promise<void> {
     checkPath(path);
-    await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.key(path), Body: content, ContentLength: content.length, ...this.writeOptions() }),
-    );
+    await this.putWhole(path, content);
+  }
+
+  /** One PutObject of a whole (small) file; returns its ETag. @internal used by S3Writer */
+  async putWhole(path: string, content: Uint8Array): Promise<string | undefined> {
+    const out = await this.requester.send('PUT', this.key(path), { 'content-type': 'application/octet-stream', ...this.writeHeaders() }, content);
+    return out.headers.etag || undefined;
   }
 
   async reader(path: string, offset = 0, length?: number): Promise<Readable> {
@@ -171,12 +191,7 @@ export class S3Driver implements StorageDriver {
    * @internal used by S3Writer
    */
   async readPrefix(path: string, version: string | undefined): Promise<Buffer> {
-    try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(path), ...(version ? { IfMatch: version } : {}) }));
-      return Buffer.from(await out.Body!.transformToByteArray());
-    } catch (err) {
-      throw notFound(err, path);
-    }
+    return await this.getWhole(path, version);
   }
 
   async stat(path: string, options: { file?: boolean } = {}): Promise<FileInfo> {
@@ -193,8 +208,9 @@ export class S3Driver implements StorageDriver {
 
   private async head(path: string): Promise<FileInfo> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
-      return { path, size: out.ContentLength ?? 0, modTime: out.LastModified ?? new Date(0), isDir: false, version: out.ETag };
+      const { headers } = await this.requester.send('HEAD', this.key(path));
+      const modified = headers['last-modified'] ? new Date(headers['last-modified']) : new Date(0);
+      return { path, size: Number(headers['content-length'] ?? 0), modTime: modified, isDir: false, version: headers.etag || undefined };
     } catch (err) {
       throw notFound(err, path);
     }
@@ -225,7 +241,7 @@ export class S3Driver implements StorageDriver {
     // and the part ranges: a source grown since must not be copied by stale ranges).
     const source = known ?? (await this.head(sourcePath));
     await this.copy(sourcePath, destPath, source.size, known?.version);
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(sourcePath) }));
+    await this.requester.send('DELETE', this.key(sourcePath));
   }
 
   /** Server-side copy: one CopyObject up to the threshold, parallel UploadPartCopy parts above. */
@@ -235,7 +251,13 @@ export class S3Driver implements StorageDriver {
     const ifMatch = version ? { CopySourceIfMatch: version } : {};
     if (size <= s.multipartcopythresholdsize) {
       try {
-        await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.key(destPath), CopySource: copySource, ...ifMatch, ...this.writeOptions() }));
+        const out = await this.requester.send('PUT', this.key(destPath), {
+          'x-amz-copy-source': copySource,
+          ...(version ? { 'x-amz-copy-source-if-match': version } : {}),
+          ...this.writeHeaders(),
+        });
+        const failed = copyFailed(out);
+        if (failed) throw failed;
       } catch (err) {
         throw notFound(err, sourcePath);
       }
@@ -433,7 +455,7 @@ class S3Writer implements FileWriter {
       if (this.uploadId) await this.driver.abort(this.path, this.uploadId);
       throw this.failed;
     }
-    const { bucket, options } = this.driver.writeSettings;
+    const { bucket } = this.driver.writeSettings;
     if (this.uploadId === undefined) {
       // Nothing new for a file that is there: it stays as it is (no copy for a PUT without a body).
       if (this.append && this.written === 0 && this.existing !== undefined) {
@@ -444,8 +466,7 @@ class S3Writer implements FileWriter {
         await this.readPrefix();
         const body = Buffer.concat(this.pending, this.pendingBytes);
         this.pending = [];
-        const out = await this.driver.client.send(new PutObjectCommand({ Bucket: bucket, Key: this.key, Body: body, ContentLength: body.length, ...options }));
-        this.writtenVersion = out.ETag || undefined;
+        this.writtenVersion = await this.driver.putWhole(this.path, body);
         return;
       }
     }
