@@ -4,6 +4,8 @@
 # team's regbench in pair mode (A = this project, B = registry:2).
 # Usage: scripts/bench-s3.sh [--bench-dir DIR] [regbench options...]
 #   default workloads push-large,pull-large,push-small,manifest-get, 1 round, 256 MiB
+# After the run it prints the S3 requests each side made (from RGW's access log), per image when
+# push-small ran alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD

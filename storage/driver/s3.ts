@@ -196,10 +196,13 @@ export class S3Driver implements StorageDriver {
 
   async stat(path: string, options: { file?: boolean } = {}): Promise<FileInfo> {
     checkPath(path);
-    try {
-      return await this.head(path);
-    } catch (err) {
-      if (!(err instanceof PathNotFoundError) || options.file) throw err;
+    // The root is a directory (at the bucket root its key is empty: a HEAD would be a HeadBucket).
+    if (path !== '/') {
+      try {
+        return await this.head(path);
+      } catch (err) {
+        if (!(err instanceof PathNotFoundError) || options.file) throw err;
+      }
     }
     const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.dirPrefix(path), MaxKeys: 1 }));
     if ((out.KeyCount ?? out.Contents?.length ?? 0) > 0) return { path, size: 0, modTime: new Date(0), isDir: true };
