@@ -43,10 +43,24 @@ export const FILE_HANDOFF_REQUEST_HEADER = 'x-registry-file-handoff';
 export const FILE_HANDOFF_ROOT_HEADER = 'x-registry-file-root';
 /** Storage's answer on a blob download: the blob file's absolute path… */
 export const FILE_HANDOFF_PATH_HEADER = 'x-registry-file';
-/** …and the inclusive byte range `start-end` to send (absent for an empty blob). */
-export const FILE_HANDOFF_RANGE_HEADER = 'x-registry-file-range';
+/**
+ * URL handoff, the same for a driver that can sign a URL for a blob (S3): the gateway asks for it
+ * on every blob download, and storage answers with a short-lived URL to fetch the bytes from
+ * instead of the bytes (see gateway/url-handoff.ts).
+ */
+export const URL_HANDOFF_REQUEST_HEADER = 'x-registry-url-handoff';
+/** Storage's answer on a blob download: the URL the blob's bytes are fetched from. */
+export const URL_HANDOFF_HEADER = 'x-registry-url';
+/** With either handoff: the inclusive byte range `start-end` to send (absent for an empty blob). */
+export const HANDOFF_RANGE_HEADER = 'x-registry-handoff-range';
 
-export const INTERNAL_HEADERS = [INTERNAL_TOKEN_HEADER, INTERNAL_USER_HEADER, FILE_HANDOFF_REQUEST_HEADER, CLIENT_ADDR_HEADER] as const;
+export const INTERNAL_HEADERS = [
+  INTERNAL_TOKEN_HEADER,
+  INTERNAL_USER_HEADER,
+  FILE_HANDOFF_REQUEST_HEADER,
+  URL_HANDOFF_REQUEST_HEADER,
+  CLIENT_ADDR_HEADER,
+] as const;
 
 /**
  * Storage's own paths beside the /v2 API, for the gateway only (the internal token applies):

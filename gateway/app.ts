@@ -6,6 +6,7 @@ import type { Logger } from '../common/logger.js';
 import type { PolicySource } from './access/index.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { FileHandoff } from './file-handoff.js';
+import { UrlHandoff } from './url-handoff.js';
 import { FILE_HANDOFF_REQUEST_HEADER, FILE_HANDOFF_ROOT_HEADER, INTERNAL_TOKEN_HEADER } from '../common/internal-headers.js';
 import { accessControl, anonymousAccess } from './middleware/access-control.js';
 import { accessLog } from './middleware/access-log.js';
@@ -43,6 +44,8 @@ export interface GatewayAppOptions {
   accessPolicy?: PolicySource;
   /** Storage runs on this machine: ask it for file handoff of blob downloads (see file-handoff.ts). */
   fileHandoff?: boolean;
+  /** The bucket's answers for URL handoff (url-handoff.ts); default one per app, never turned off. */
+  urlHandoff?: UrlHandoff;
   upstreamIdleTimeoutMs?: number;
   /** Answers /readyz (and registry:2's health gate); without it /readyz is 404. */
   readiness?: Readiness;
@@ -97,13 +100,15 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
   const internalToken = config.storageservice.token ?? config.http.secret;
   if (accessPolicy) app.use(accessControl({ policy: accessPolicy, logger, upstream, internalToken }));
   app.use(manifestSizeLimit());
+  const idleTimeoutMs = options.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS;
   app.use(
     proxyToStorage({
       upstream,
       internalToken,
-      idleTimeoutMs: options.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+      idleTimeoutMs,
       logger,
       fileHandoff: options.fileHandoff ? fileHandoffFrom(upstream, internalToken, logger) : undefined,
+      urlHandoff: options.urlHandoff ?? new UrlHandoff(logger, idleTimeoutMs),
     }),
   );
   return app;

@@ -11,12 +11,10 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAbsolute, sep } from 'node:path';
 import { copyFileRange } from '../common/file-copy.js';
-import { FILE_HANDOFF_PATH_HEADER, FILE_HANDOFF_RANGE_HEADER } from '../common/internal-headers.js';
+import { FILE_HANDOFF_PATH_HEADER, HANDOFF_RANGE_HEADER } from '../common/internal-headers.js';
 import type { Logger } from '../common/logger.js';
 import { scopeOf } from '../common/v2-scope.js';
-
-/** Headers of storage's answer that describe the hop, not the blob. */
-const HOP_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', FILE_HANDOFF_PATH_HEADER, FILE_HANDOFF_RANGE_HEADER]);
+import { HOP_HEADERS, parseHandoffRange } from './handoff-headers.js';
 
 const RECHECK_MS = 10_000;
 
@@ -73,8 +71,8 @@ export class FileHandoff {
   }
 }
 
-/** Only blob downloads are handed off; everything else is proxied as it is. */
-export function wantsFileHandoff(method: string, path: string): boolean {
+/** Only blob downloads are handed off (to a file or a URL); everything else is proxied as it is. */
+export function wantsHandoff(method: string, path: string): boolean {
   return method === 'GET' && scopeOf(method, path)?.route === 'blob';
 }
 
@@ -98,7 +96,7 @@ export async function sendHandedOffFile(
 ): Promise<boolean> {
   const file = handedOffFile(upstream)!;
   upstream.resume(); // the reply has no body; free the upstream connection
-  const range = parseRange(upstream.headers[FILE_HANDOFF_RANGE_HEADER]);
+  const range = parseHandoffRange(upstream.headers[HANDOFF_RANGE_HEADER]);
   let handle;
   try {
     // Symbolic links resolved first: a link cannot lead outside the declared directory.
@@ -129,14 +127,4 @@ export async function sendHandedOffFile(
   } finally {
     await handle.close();
   }
-}
-
-/** `start-end` (inclusive), undefined when absent (an empty blob), null when malformed. */
-function parseRange(header: string | string[] | undefined): { start: number; end: number } | undefined | null {
-  if (header === undefined) return undefined;
-  const match = typeof header === 'string' ? /^(\d+)-(\d+)$/.exec(header) : null;
-  if (!match) return null;
-  const start = Number(match[1]);
-  const end = Number(match[2]);
-  return end >= start ? { start, end } : null;
 }

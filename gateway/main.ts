@@ -9,7 +9,8 @@ import { collectProcessMetrics } from '../common/metrics.js';
 import { startDebugServer, type DebugServer } from './debug-server.js';
 import { gatewayMetrics, gatewayRegistry } from './metrics.js';
 import { Readiness } from './readiness.js';
-import { createGatewayApp } from './app.js';
+import { createGatewayApp, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from './app.js';
+import { UrlHandoff } from './url-handoff.js';
 import { isLoopbackAddress, parseListenAddress } from '../common/config/address.js';
 import { startListeners, type ListenerOptions } from './listeners.js';
 import { createUpstream } from './upstream.js';
@@ -41,6 +42,7 @@ export async function runGateway(config: RegistryConfig, logger: Logger, options
     draining: () => draining,
   });
   let debugServer: DebugServer | undefined;
+  const urlHandoff = new UrlHandoff(logger, options.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS);
   try {
     const app = createGatewayApp({
       config,
@@ -52,6 +54,7 @@ export async function runGateway(config: RegistryConfig, logger: Logger, options
       accessPolicy,
       upstreamIdleTimeoutMs: options.upstreamIdleTimeoutMs,
       fileHandoff: storageIsLocal(config),
+      urlHandoff,
     });
     const listeners = await startListeners(config.http, app.callback(), logger, options);
     if (config.http.debug) {
@@ -72,6 +75,7 @@ export async function runGateway(config: RegistryConfig, logger: Logger, options
       await authenticator?.close();
       await accessPolicy?.close();
       upstream.close();
+      urlHandoff.close();
     };
     return {
       urls: listeners.urls,
@@ -93,6 +97,7 @@ export async function runGateway(config: RegistryConfig, logger: Logger, options
     await authenticator?.close();
     await accessPolicy?.close();
     upstream.close();
+    urlHandoff.close();
     throw err;
   }
 }

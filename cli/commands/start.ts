@@ -212,45 +212,45 @@ function listeningLine(config: RegistryConfig, gateway: ListenAddress, storageAd
   return `registry listening on ${urls} (storage on ${storageAddr}, data in ${config.storage.s3 ? `s3://${config.storage.s3.bucket}/${config.storage.s3.rootdirectory.replace(/^\/+/, '')}` : config.storage.filesystem.rootdirectory}, auth: ${auth})`;
 }
 
-// A 4 MiB young generation (V8's default is 16) keeps storage under 100 MiB of RSS with 32
-// clients at once (measured: ~80 against ~105 MiB) at no measurable cost in requests per second.
-// The gateway too: its garbage is short-lived (headers, chunks passing through), see the README
-// for what it saved under regbench.
-// The gateway's live heap is ~12 MiB, but each request in flight outlives a minor GC, so its
-// garbage is promoted; V8 lets the old generation grow up to 4x what the last full GC kept
-// (its factor on a machine with gigabytes of RAM) before it collects again: ~45 MiB of heap
-// under 32 clients. A factor of 1.3 (plus V8's own minimum step of 8 MiB) collects at ~22 MiB:
-// peak RSS under manifest-get + blob-head 108-142 -> ~88 MiB, for ~5 more full GCs of ~15 ms
-// per 10 s of load. Not a cap: the heap still grows as far as it needs. Storage too: under 20
-// clients PUTting 1-4 MiB hostile manifests its heap reached 108 MiB before a full GC left 34.
-export function nodeFlags(_service: Service): string[] {
-  return ['--max-semi-space-size=4', '--heap-growing-percent=30'];
+// Storage: a 4 MiB young generation (V8's default is 16) and a heap growing factor of 1.3
+// (V8 lets the old generation reach up to 4x what the last full GC kept on a machine with
+// gigabytes of RAM). Under 20 clients PUTting 1-4 MiB hostile manifests its heap reached 108 MiB
+// before a full GC left 34; with 32 clients, RSS ~80 against ~105 MiB. Not a cap.
+// The gateway keeps V8's defaults: with the same flags every chunk of a big transfer it relays
+// was promoted and collected by full GCs, 0.8 instead of 0.3 CPU-s of user time per 256 MiB
+// (measured on an S3 pull), for about the same peak RSS on that transfer (123-128 against
+// 114-124 MiB). Storage relays no download (file and URL handoff), so it keeps its flags.
+export function nodeFlags(service: Service): string[] {
+  return service === 'storage' ? ['--max-semi-space-size=4', '--heap-growing-percent=30'] : [];
+}
+
+// Both processes move big bodies in 64 KiB socket reads. glibc must take those from its heap and
+// keep the freed ones for the next reads: mmapped (a 64 KiB mmap threshold, as before) or given
+// back at once (the default 128 KiB trim threshold), every read faulted in 16 fresh zeroed pages,
+// ~300k page faults and 0.45 CPU-s of kernel time per 256 MiB in each process (now ~0). Buffers
+// of 1 MiB and more (big manifest bodies) are still mmapped, so the heap never holds them.
+// Two malloc arenas instead of one per busy thread: the memory freed after big transfers is
+// reused instead of kept per thread (peak RSS ~90 -> ~80 MiB under 32 clients).
+const MALLOC_ENVIRONMENT = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: String(1024 * 1024),
+  MALLOC_TRIM_THRESHOLD_: String(64 * 1024 * 1024),
+};
+
+function mallocEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(MALLOC_ENVIRONMENT).map(([name, value]) => [name, process.env[name] ?? value]));
 }
 
 // Storage waits on fsync and file I/O for many layers at once: libuv's default of 4 threads
 // would queue them. The pool size is read when the pool starts, so it must be in the environment.
-// Two malloc arenas instead of one per busy thread: the memory freed after big transfers is
-// reused instead of kept per thread (peak RSS ~90 -> ~80 MiB under 32 clients). Buffers of
-// 64 KiB and more (socket reads, manifest bodies) are mmapped, as in the gateway: glibc would
-// otherwise raise its threshold to the size of the first big buffer freed (a 4 MiB manifest) and
-// keep the next ones in a heap it cannot shrink ([heap] 45 -> 10 MiB under hostile manifests).
 export function storageEnvironment(): NodeJS.ProcessEnv {
   return {
     ...process.env,
     UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16',
-    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
-    MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '65536',
+    ...mallocEnvironment(),
   };
 }
 
-// Two malloc arenas for the gateway as well: TLS and zlib buffers are allocated on libuv's
-// threads, and per-thread arenas keep what big transfers freed. The 64 KiB chunks that stream
-// through it are mmapped, so each is given back when freed instead of fragmenting the heap
-// (peak RSS under regbench ~137 -> 118-126 MiB, one run each).
 export function gatewayEnvironment(): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
-    MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '65536',
-  };
+  return { ...process.env, ...mallocEnvironment() };
 }

@@ -4,7 +4,7 @@
 // client's copy of those headers.
 //
 // The one place the gateway bypasses Koa (ctx.respond = false): storage's answer is written to
-// the socket by http-proxy (or by the file handoff), because Koa would buffer nothing but could
+// the socket by http-proxy (or by the file or URL handoff), because Koa would buffer nothing but could
 // not keep http-proxy's streaming with backpressure and its header handling. Everything the
 // gateway answers itself, a failure to reach storage included, is written by Koa through the
 // error boundary like any other gateway answer (one OCI error writer).
@@ -16,6 +16,7 @@ import { RegistryError, type ErrorCode } from '../../common/errors.js';
 import {
   CLIENT_ADDR_HEADER,
   FILE_HANDOFF_REQUEST_HEADER,
+  URL_HANDOFF_REQUEST_HEADER,
   EXTERNAL_HOST_HEADER,
   EXTERNAL_PROTO_HEADER,
   INTERNAL_HEADERS,
@@ -24,7 +25,8 @@ import {
   REQUEST_ID_HEADER,
   encodeUserHeader,
 } from '../../common/internal-headers.js';
-import { handedOffFile, sendHandedOffFile, wantsFileHandoff, type FileHandoff } from '../file-handoff.js';
+import { handedOffFile, sendHandedOffFile, wantsHandoff, type FileHandoff } from '../file-handoff.js';
+import { handedOffUrl, sendHandedOffUrl, type UrlHandoff } from '../url-handoff.js';
 import type { GatewayContext, GatewayMiddleware } from '../state.js';
 import type { Upstream } from '../upstream.js';
 
@@ -37,6 +39,8 @@ export interface ProxyOptions {
   logger: Logger;
   /** Blob downloads sent from the data directory when this process can read it. */
   fileHandoff?: FileHandoff;
+  /** Blob downloads fetched from the bucket by this process when storage signs URLs for them. */
+  urlHandoff?: UrlHandoff;
 }
 
 /** Client headers that never reach storage: credentials, and what the gateway itself decides. */
@@ -76,9 +80,11 @@ interface Exchange {
   ctx: GatewayContext;
   /** Set when storage was asked to hand the blob file off. */
   handoff?: FileHandoff;
+  /** Set when storage was asked to hand a URL to the blob off. */
+  urlHandoff?: UrlHandoff;
   /** Ends the wait for the exchange with an error for Koa to answer (nothing was written yet). */
   fail(error: RegistryError): void;
-  /** Sends the request to storage; again, without asking for handoff, when a handed-off file could not be opened. */
+  /** Sends the request to storage; again, without asking for handoff, when a handed-off file or URL could not be read. */
   forward(): void;
   /** Storage's answer started: the client's silence timer runs again (client-timeouts.ts). */
   onResponse?: () => void;
@@ -122,6 +128,22 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     delete proxyRes.headers.connection;
     delete proxyRes.headers['keep-alive'];
     exchange.ctx.state.bytesSent = 0;
+    if (exchange.urlHandoff && handedOffUrl(proxyRes) !== undefined && exchange.proxyOptions) {
+      // Storage named a URL instead of sending bytes: the same as a named file, below.
+      exchange.proxyOptions.selfHandleResponse = true;
+      const counted = (bytes: number): void => {
+        exchange.ctx.state.bytesSent = bytes;
+      };
+      sendHandedOffUrl(exchange.urlHandoff, proxyRes, res, logger, counted).then(
+        (sent) => {
+          if (sent || exchange.clientGone) return;
+          exchange.urlHandoff = undefined;
+          exchange.forward();
+        },
+        (err: NodeJS.ErrnoException) => upstreamFailed(err, exchange, res, logger, upstream.description),
+      );
+      return;
+    }
     if (exchange.handoff && handedOffFile(proxyRes) !== undefined && exchange.proxyOptions) {
       // Storage named a file instead of sending bytes: this answer is the gateway's to write.
       // http-proxy reads selfHandleResponse right after this event, so it leaves the response
@@ -173,11 +195,11 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     };
     if (ctx.state.user !== undefined) headers[INTERNAL_USER_HEADER] = encodeUserHeader(ctx.state.user);
     if (options.internalToken) headers[INTERNAL_TOKEN_HEADER] = options.internalToken;
-    const handoff =
-      options.fileHandoff && wantsFileHandoff(ctx.method, ctx.path) && (await options.fileHandoff.available())
-        ? options.fileHandoff
-        : undefined;
+    const wanted = wantsHandoff(ctx.method, ctx.path);
+    const handoff = options.fileHandoff && wanted && (await options.fileHandoff.available()) ? options.fileHandoff : undefined;
     if (handoff) headers[FILE_HANDOFF_REQUEST_HEADER] = '1';
+    const urlHandoff = options.urlHandoff?.available && wanted ? options.urlHandoff : undefined;
+    if (urlHandoff) headers[URL_HANDOFF_REQUEST_HEADER] = '1';
 
     ctx.respond = false;
     ctx.state.bytesReceived = 0;
@@ -189,6 +211,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     const failure = await new Promise<RegistryError | undefined>((resolve) => {
       const forward = (): void => {
         if (!exchange.handoff) delete headers[FILE_HANDOFF_REQUEST_HEADER];
+        if (!exchange.urlHandoff) delete headers[URL_HANDOFF_REQUEST_HEADER];
         proxy.web(
           req,
           res,
@@ -204,7 +227,7 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
           (err) => upstreamFailed(err as NodeJS.ErrnoException, exchange, res, logger, upstream.description),
         );
       };
-      const exchange: Exchange = { timedOut: false, clientGone: false, ctx, handoff, fail: resolve, forward };
+      const exchange: Exchange = { timedOut: false, clientGone: false, ctx, handoff, urlHandoff, fail: resolve, forward };
       exchanges.set(req, exchange);
       // The client's silence timer (client-timeouts.ts) stops while storage works on the complete
       // request (a commit may take a while; idleTimeoutMs bounds storage), and runs again from the

@@ -83,9 +83,10 @@ export interface StorageDriver {
   localPath?(path: string): string;
   /**
    * Optional, for object stores (registry:2's RedirectURL): a URL where the client can fetch the
-   * file directly for a while (a presigned S3 URL). Used only when `storage.redirect` allows it.
+   * file directly for a while (a presigned S3 URL): for clients when `storage.redirect` allows
+   * it, and for the gateway's URL handoff (gateway/url-handoff.ts). `expiresIn` in seconds.
    */
-  redirectURL?(path: string, method: 'GET' | 'HEAD'): Promise<string>;
+  redirectURL?(path: string, method: 'GET' | 'HEAD', expiresIn?: number): Promise<string>;
 }
 
 export class PathNotFoundError extends Error {

@@ -5,8 +5,10 @@ import rangeParser from 'range-parser';
 import { RegistryError } from '../../common/errors.js';
 import {
   FILE_HANDOFF_PATH_HEADER,
-  FILE_HANDOFF_RANGE_HEADER,
   FILE_HANDOFF_REQUEST_HEADER,
+  HANDOFF_RANGE_HEADER,
+  URL_HANDOFF_HEADER,
+  URL_HANDOFF_REQUEST_HEADER,
 } from '../../common/internal-headers.js';
 import type { StorageDeps } from '../http/context.js';
 import type { BlobRange } from '../registry/blob-store.js';
@@ -52,10 +54,13 @@ export function blobHandlers({ registry, options, notifier, proxy }: StorageDeps
         return;
       }
       const localFile = ctx.get(FILE_HANDOFF_REQUEST_HEADER) ? registry.blobs.localFile(digest) : undefined;
-      if (localFile !== undefined) {
-        // The gateway reads the data directory itself: name the file and range, send no bytes.
-        ctx.set(FILE_HANDOFF_PATH_HEADER, localFile);
-        if (length > 0) ctx.set(FILE_HANDOFF_RANGE_HEADER, `${range?.start ?? 0}-${range?.end ?? size - 1}`);
+      const url = localFile === undefined && ctx.get(URL_HANDOFF_REQUEST_HEADER) ? await registry.blobs.handoffURL(digest) : undefined;
+      if (localFile !== undefined || url !== undefined) {
+        // The gateway reads the data directory or the bucket itself: name the file or a signed
+        // URL, and the range; send no bytes.
+        if (localFile !== undefined) ctx.set(FILE_HANDOFF_PATH_HEADER, localFile);
+        else ctx.set(URL_HANDOFF_HEADER, url!);
+        if (length > 0) ctx.set(HANDOFF_RANGE_HEADER, `${range?.start ?? 0}-${range?.end ?? size - 1}`);
         ctx.body = ''; // Content-Type stays application/octet-stream for the gateway to pass on
         return;
       }

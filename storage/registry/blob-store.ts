@@ -8,6 +8,9 @@ import { isPathNotFound, type StorageDriver } from '../driver/driver.js';
 import { deleteIfPresent, linkExists, writeLink } from './links.js';
 import { paths } from './paths.js';
 
+/** A handed-off URL is fetched at once; a minute leaves room for clocks a little apart. */
+const HANDOFF_URL_SECONDS = 60;
+
 export interface BlobRange {
   start: number;
   /** Inclusive. */
@@ -58,6 +61,14 @@ export class BlobStore {
   /** The blob file's absolute path, when the driver keeps files on this machine (file handoff). */
   localFile(digest: ParsedDigest): string | undefined {
     return this.driver.localPath?.(paths.blobData(digest));
+  }
+
+  /**
+   * A URL the gateway fetches the blob from itself (URL handoff), when the driver can sign one:
+   * short-lived, because it only has to last until the gateway asks.
+   */
+  async handoffURL(digest: ParsedDigest): Promise<string | undefined> {
+    return await this.driver.redirectURL?.(paths.blobData(digest), 'GET', HANDOFF_URL_SECONDS);
   }
 
   /** A URL the client may fetch the blob from directly (presigned), when the driver has one. */

@@ -92,7 +92,7 @@ test("storage's and gateway's node flags and environment in the image are those 
   for (const [service, env] of [['storage', storageEnvironment()], ['gateway', gatewayEnvironment()]] as const) {
     const block = new RegExp(`\\n  ${service}\\)\\n([\\s\\S]*?);;`).exec(entrypoint)?.[1] ?? '';
     t.true(block.includes(`flags="${nodeFlags(service).join(' ')}"`), `${service} flags`);
-    for (const name of ['UV_THREADPOOL_SIZE', 'MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_']) {
+    for (const name of ['UV_THREADPOOL_SIZE', 'MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_']) {
       const expected = name in env && env[name] !== process.env[name] ? env[name] : undefined;
       if (expected !== undefined) t.true(block.includes(`${name}="\${${name}:-${expected}}"`), `${service} ${name}`);
     }

@@ -4,11 +4,9 @@
 import test, { type ExecutionContext } from 'ava';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pushedDigest, startDockerd, type DockerEngine } from './helpers/dockerd.js';
+import { containerFiles, forgetAllImages, pushedDigest, startDockerd, type DockerEngine } from './helpers/dockerd.js';
 import { rootfsTar, sha256 } from '../helpers/oci-image.js';
 import { registryApi } from './helpers/registry-api.js';
-import { describeFailure, run } from './helpers/run.js';
-import { readTarFiles } from '../helpers/tar.js';
 import { useE2eWorld, type Endpoint } from './helpers/world.js';
 
 let engine: DockerEngine;
@@ -36,25 +34,6 @@ async function login(endpoint: Endpoint): Promise<void> {
   await engine.docker(['login', '-u', world().registry.user, '--password-stdin', endpoint.host], { input: world().registry.password });
 }
 
-/** Removes every local image (and so every layer), so the next pull must download it all again. */
-async function forgetAllImages(): Promise<void> {
-  const ids = [...new Set((await engine.docker(['images', '-aq'])).split('\n').filter(Boolean))];
-  if (ids.length > 0) await engine.docker(['rmi', '-f', ...ids]);
-}
-
-/** The files of an image as a container sees them (docker create + docker export). */
-async function containerFiles(ref: string): Promise<Map<string, Buffer>> {
-  const id = (await engine.docker(['create', ref, '/bin/sh'])).trim();
-  try {
-    // Binary output: read the raw stdout, not text.
-    const result = await run('docker', ['export', id], { env: engine.env, timeoutMs: 120_000 });
-    if (result.code !== 0 || result.timedOut) throw new Error(describeFailure(result));
-    return readTarFiles(result.stdout);
-  } finally {
-    await engine.docker(['rm', id]);
-  }
-}
-
 /** Push, forget, pull again and compare files and digests; returns the pushed digest. */
 async function roundTrip(t: ExecutionContext, endpoint: Endpoint, repo: string, image: typeof small): Promise<string> {
   const ref = `${endpoint.host}/${repo}:v1`;
@@ -62,14 +41,14 @@ async function roundTrip(t: ExecutionContext, endpoint: Endpoint, repo: string, 
   const digest = pushedDigest(await engine.docker(['push', ref], { timeoutMs: 300_000 }));
   t.is(await registryApi(endpoint, world().registry).manifestDigest(repo, 'v1'), digest, 'the registry serves what docker pushed');
 
-  await forgetAllImages();
+  await forgetAllImages(engine);
   const pull = await engine.docker(['pull', ref], { timeoutMs: 300_000 });
   t.true(pull.includes(`Digest: ${digest}`), pull);
   t.true(pull.includes('Pull complete'), 'the layer was downloaded, not found locally');
   const repoDigests = await engine.docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', ref]);
   t.deepEqual(JSON.parse(repoDigests), [`${endpoint.host}/${repo}@${digest}`]);
 
-  const files = await containerFiles(ref);
+  const files = await containerFiles(engine, ref);
   for (const [path, content] of image.files) {
     t.true(files.get(path)?.equals(content) ?? false, `${path} came back unchanged (${sha256(content)})`);
   }

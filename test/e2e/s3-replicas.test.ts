@@ -1,6 +1,7 @@
 // Two registries (each a gateway + a storage, `registry start`) over one S3 bucket (Ceph RGW
 // started here), sharing only the bucket, the htpasswd file and http.secret, behind nginx
-// round-robin on docker-registry.home: skopeo and podman push and pull through it; a replica
+// round-robin on docker-registry.home: skopeo, podman and docker (a dockerd of its own) push and
+// pull through it, and what comes back is what went in; a replica
 // killed in the middle of a push loses nothing acknowledged, and the client's retry through the
 // other replica completes.
 import test from 'ava';
@@ -11,7 +12,8 @@ import { startNginxFront, type NginxFront } from './helpers/nginx-front.js';
 import { startRegistryUnderTest, type RegistryUnderTest } from './helpers/registry-under-test.js';
 import { runOk } from './helpers/run.js';
 import { registryApi } from './helpers/registry-api.js';
-import { buildOciLayout, type BuiltImage } from '../helpers/oci-image.js';
+import { containerFiles, forgetAllImages, pushedDigest, startDockerd, type DockerEngine } from './helpers/dockerd.js';
+import { buildOciLayout, rootfsTar, sha256, type BuiltImage } from '../helpers/oci-image.js';
 import { startRgw, RGW_ACCESS_KEY, RGW_SECRET_KEY, type Rgw } from '../helpers/rgw.js';
 
 const TIMEOUT = { timeoutMs: 240_000 };
@@ -23,6 +25,8 @@ let nginx: NginxFront;
 let authFile: string;
 let small: { dir: string; image: BuiltImage };
 let big: { dir: string; image: BuiltImage };
+let engine: DockerEngine;
+let dockerImage: { tarPath: string; files: Map<string, Buffer> };
 
 test.before(async () => {
   assertRoot();
@@ -58,6 +62,12 @@ test.before(async () => {
   await writeFile(authFile, '{}');
   small = { dir: join(dir, 'small'), image: await buildOciLayout(join(dir, 'small'), 'v1', { files: { 'hello.txt': 'replicas\n' }, bigLayerMiB: 7, seed: 'replicas-small' }) };
   big = { dir: join(dir, 'big'), image: await buildOciLayout(join(dir, 'big'), 'v1', { files: { 'hello.txt': 'big\n' }, bigLayerMiB: 96, seed: 'replicas-big' }) };
+  engine = await startDockerd(join(dir, 'docker'));
+  undo.push(() => engine.stop());
+  // Over 5 MiB (the chunksize above): the layer's upload is more than one S3 part.
+  const rootfs = rootfsTar({ files: { 'hello.txt': 'docker on replicas\n', 'etc/motd': 's3\n' }, bigLayerMiB: 12, seed: 'replicas-docker' });
+  dockerImage = { tarPath: join(dir, 'docker-rootfs.tar'), files: rootfs.files };
+  await writeFile(dockerImage.tarPath, rootfs.tar);
 });
 
 test.after.always(async () => {
@@ -100,6 +110,30 @@ test.serial('podman pushes and pulls through nginx round-robin over two replicas
   await podman(['rmi', '--all', '--force']);
   await podman(['pull', '--tls-verify=false', ref]);
   t.is((await podman(['image', 'inspect', '--format', '{{.Digest}}', ref])).trim(), digest);
+});
+
+test.serial('docker pushes and pulls through nginx round-robin over two replicas: same digest and files', async (t) => {
+  const repo = 's3/docker';
+  const ref = `${nginx.host}/${repo}:v1`;
+  await engine.docker(['login', '-u', user(), '--password-stdin', nginx.host], { input: password() });
+  await engine.docker(['import', '--change', 'CMD ["/bin/sh"]', dockerImage.tarPath, ref], TIMEOUT);
+  const digest = pushedDigest(await engine.docker(['push', ref], TIMEOUT));
+  for (const replica of replicas) {
+    const api = registryApi({ label: 'direct', host: replica.host, url: `http://${replica.host}` }, replicas[0]!);
+    t.is(await api.manifestDigest(repo, 'v1'), digest, `replica ${replica.host} serves what docker pushed`);
+    // The gateway's access log (JSON lines): docker's upload requests reached both replicas.
+    const uploads = (await readFile(replica.logFile, 'utf8')).split('\n').filter((line) => line.includes(`"path":"/v2/${repo}/blobs/uploads/`) && line.includes('docker/'));
+    t.true(uploads.length > 0, `docker's push reached replica ${replica.host}`);
+  }
+
+  await forgetAllImages(engine);
+  const pull = await engine.docker(['pull', ref], TIMEOUT);
+  t.true(pull.includes(`Digest: ${digest}`), pull);
+  t.true(pull.includes('Pull complete'), 'the layers were downloaded, not found locally');
+  const files = await containerFiles(engine, ref);
+  for (const [path, content] of dockerImage.files) {
+    t.true(files.get(path)?.equals(content) ?? false, `${path} came back unchanged (${sha256(content)})`);
+  }
 });
 
 test.serial('a replica killed in the middle of a push: the retry through the other one completes', async (t) => {

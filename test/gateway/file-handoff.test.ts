@@ -113,7 +113,7 @@ test('a file outside the directory storage declared is refused, through a symbol
   const named = [join(dir, 'secret'), join(root, 'link'), join(root, '..', 'secret')];
   const upstream = await startRecordingUpstream((req, res) => {
     if (req.url === '/v2/') res.setHeader('x-registry-file-root', root);
-    else res.setHeader('x-registry-file', named.shift()!).setHeader('x-registry-file-range', '0-9');
+    else res.setHeader('x-registry-file', named.shift()!).setHeader('x-registry-handoff-range', '0-9');
     res.end();
   });
   t.teardown(() => upstream.close());
@@ -141,7 +141,7 @@ test('a file the gateway cannot open turns handoff off, and the download is aske
     }
     asked.push(wantsHandoff);
     // As storage seen from another container: a file this process does not have.
-    if (wantsHandoff) res.setHeader('x-registry-file', join(root, 'not-here')).setHeader('x-registry-file-range', '0-8').end();
+    if (wantsHandoff) res.setHeader('x-registry-file', join(root, 'not-here')).setHeader('x-registry-handoff-range', '0-8').end();
     else res.setHeader('content-type', 'application/octet-stream').end('the bytes');
   });
   t.teardown(() => upstream.close());

@@ -48,7 +48,8 @@ test('the gateway can listen on a unix socket (unix:/path), again after a restar
       try {
         t.deepEqual(gateway.urls, [`unix:${path}`]);
         const status = await new Promise<number>((resolve, reject) => {
-          http.get({ socketPath: path, path: '/v2/' }, (res) => {
+          // agent: false: a pooled keep-alive socket from round 1 may still look open here.
+          http.get({ socketPath: path, path: '/v2/', agent: false }, (res) => {
             res.resume();
             resolve(res.statusCode ?? 0);
           }).on('error', reject);

@@ -113,14 +113,19 @@ test('a second writer on a busy upload session gets 416 with the current Range',
   const first = new PassThrough();
   const firstDone = client.send(path, { method: 'PATCH', body: first, headers: { 'content-type': 'application/octet-stream' } });
   first.write(Buffer.alloc(1000, 1));
-  // Wait until the first writer holds the session and its bytes are on disk.
+  // Wait until the first writer holds the session. On a filesystem its bytes show as they land.
+  // On S3 an object appears only when its writer closes (registry:2's s3 driver shows whole parts
+  // only, too), so the range stays what was acknowledged before, none: there, a few status round
+  // trips behind the first writer's bytes are the sign that storage has taken its request.
+  const s3 = storage.config.storage.driver === 's3';
+  const current = s3 ? '0-0' : '0-999';
   for (let i = 0; i < 400; i++) {
-    if ((await client.send(path)).header('range') === '0-999') break;
+    if ((await client.send(path)).header('range') === current && (!s3 || i >= 3)) break;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   const second = await client.send(path, { method: 'PATCH', body: Buffer.alloc(10, 2) });
   t.is(second.status, 416, second.text);
-  t.is(second.header('range'), '0-999');
+  t.is(second.header('range'), current);
   t.is(second.json<{ errors: Array<{ code: string }> }>().errors[0]!.code, 'BLOB_UPLOAD_INVALID');
   first.end(Buffer.alloc(500, 1));
   const done = await firstDone;

@@ -9,7 +9,8 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from './daemon.js';
-import { run, runFails, runOk, type RunOptions } from './run.js';
+import { describeFailure, run, runFails, runOk, type RunOptions } from './run.js';
+import { readTarFiles } from '../../helpers/tar.js';
 
 export interface DockerEngine {
   readonly daemon: Daemon;
@@ -134,4 +135,23 @@ export function pushedDigest(output: string): string {
   const match = /digest: (sha256:[a-f0-9]{64}) size: \d+/.exec(output);
   if (!match) throw new Error(`no digest in docker push output:\n${output}`);
   return match[1]!;
+}
+
+/** Removes every local image (and so every layer), so the next pull must download it all again. */
+export async function forgetAllImages(engine: Pick<DockerEngine, 'docker'>): Promise<void> {
+  const ids = [...new Set((await engine.docker(['images', '-aq'])).split('\n').filter(Boolean))];
+  if (ids.length > 0) await engine.docker(['rmi', '-f', ...ids]);
+}
+
+/** The files of an image as a container sees them (docker create + docker export). */
+export async function containerFiles(engine: Pick<DockerEngine, 'docker' | 'env'>, ref: string): Promise<Map<string, Buffer>> {
+  const id = (await engine.docker(['create', ref, '/bin/sh'])).trim();
+  try {
+    // Binary output: read the raw stdout, not text.
+    const result = await run('docker', ['export', id], { env: engine.env, timeoutMs: 120_000 });
+    if (result.code !== 0 || result.timedOut) throw new Error(describeFailure(result));
+    return readTarFiles(result.stdout);
+  } finally {
+    await engine.docker(['rm', id]);
+  }
 }
