@@ -5,16 +5,16 @@
 // agent...), which made the storage process, not the object store, the bottleneck of pushes
 // (docs/scaling.md). The SDK stays the source of truth: it resolves the endpoint (URL, path or
 // virtual-host style, signing region) and the credentials (its whole provider chain, refreshed
-// as it refreshes them); this only signs (SigV4, UNSIGNED-PAYLOAD as the SDK does over https)
-// and sends. Multipart uploads, listings, bulk deletes, reads of blobs and presigned URLs still
+// as it refreshes them) and its SigV4 signer (@smithy/signature-v4) signs, with UNSIGNED-PAYLOAD
+// as the SDK does over https; this only builds and sends the request. Multipart uploads, listings, bulk deletes, reads of blobs and presigned URLs still
 // go through the SDK.
-import { createHash, createHmac } from 'node:crypto';
 import type { Agent as HttpAgent, IncomingHttpHeaders } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import { request as httpsRequest } from 'node:https';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { SignatureV4 } from '@smithy/signature-v4';
 
 export interface S3Response {
   status: number;
@@ -39,8 +39,8 @@ interface Endpoint {
   host: string;
   /** Path before the key: `/bucket/` (path style) or `/` (virtual-host style). */
   prefix: string;
-  region: string;
-  service: string;
+  /** The SDK's own SigV4 signer, with the SDK's credentials, region and sha256. */
+  signer: SignatureV4;
 }
 
 const MAX_ATTEMPTS = 3;
@@ -49,7 +49,6 @@ const RETRY_ERRNOS = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'
 
 export class S3Requester {
   private endpoint: Promise<Endpoint> | undefined;
-  private signingKey: { day: string; secret: string; key: Buffer } | undefined;
 
   constructor(
     private readonly client: S3Client,
@@ -77,24 +76,18 @@ export class S3Requester {
 
   private async once(method: string, key: string, extra: Record<string, string>, body?: Uint8Array): Promise<S3Response> {
     const endpoint = await (this.endpoint ??= this.resolveEndpoint());
-    const credentials = await this.client.config.credentials();
     const path = endpoint.prefix + encodePath(key);
-    const date = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
-    const headers: Record<string, string> = {
-      ...extra,
-      host: endpoint.host,
-      'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
-      'x-amz-date': date,
-    };
-    if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken;
-    if (body !== undefined || method === 'PUT') headers['content-length'] = String(body?.length ?? 0);
-    const names = Object.keys(headers).sort();
-    const signed = names.join(';');
-    const canonical = `${method}\n${path}\n\n${names.map((n) => `${n}:${headers[n]!.trim()}\n`).join('')}\n${signed}\nUNSIGNED-PAYLOAD`;
-    const scope = `${date.slice(0, 8)}/${endpoint.region}/${endpoint.service}/aws4_request`;
-    const toSign = `AWS4-HMAC-SHA256\n${date}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
-    const signature = createHmac('sha256', this.key(credentials.secretAccessKey, date.slice(0, 8), endpoint)).update(toSign).digest('hex');
-    headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${signature}`;
+    const unsigned: Record<string, string> = { ...extra, host: endpoint.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' };
+    if (body !== undefined || method === 'PUT') unsigned['content-length'] = String(body?.length ?? 0);
+    const { headers } = await endpoint.signer.sign({
+      method,
+      protocol: endpoint.secure ? 'https:' : 'http:',
+      hostname: endpoint.hostname,
+      port: Number(endpoint.port),
+      path,
+      query: {},
+      headers: unsigned,
+    });
     const send = endpoint.secure ? httpsRequest : httpRequest;
     return await new Promise<S3Response>((resolve, reject) => {
       const req = send(
@@ -118,16 +111,6 @@ export class S3Requester {
     });
   }
 
-  /** The signing key of the day (four HMACs), kept until the day or the secret changes. */
-  private key(secret: string, day: string, endpoint: Endpoint): Buffer {
-    const cached = this.signingKey;
-    if (cached && cached.day === day && cached.secret === secret) return cached.key;
-    const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
-    const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, day), endpoint.region), endpoint.service), 'aws4_request');
-    this.signingKey = { day, secret, key };
-    return key;
-  }
-
   /**
    * Where the SDK would send a request on this bucket, read from a URL it presigns (so its
    * endpoint rules decide: custom endpoint, path or virtual-host style, the signing region).
@@ -145,8 +128,8 @@ export class S3Requester {
         port: url.port || (secure ? '443' : '80'),
         host: url.host,
         prefix: url.pathname.slice(0, -probe.length),
-        region,
-        service,
+        // S3 paths are escaped once (encodePath), not twice as other services' are.
+        signer: new SignatureV4({ credentials: this.client.config.credentials, region, service, sha256: this.client.config.sha256, uriEscapePath: false }),
       };
     } catch (err) {
       this.endpoint = undefined; // try again on the next request
