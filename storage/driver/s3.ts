@@ -68,6 +68,10 @@ export class S3Driver implements StorageDriver {
   private readonly root: string;
 
   constructor(readonly settings: S3Settings) {
+    // The SDK warns at its first request that its releases after January 2027 need Node 22. The
+    // lock file pins the release this registry was tested with, so on every start that was only
+    // a scary paragraph in the logs; an operator can still turn it back on with "false".
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     if (settings.chunksize < MIN_CHUNK_SIZE) throw new Error(`s3 chunksize must be at least ${MIN_CHUNK_SIZE} (5 MiB), got ${settings.chunksize}`);
     this.bucket = settings.bucket;
     // registry:2: strings.TrimLeft(strings.TrimRight(rootdirectory, "/") + path, "/").
