@@ -4,6 +4,8 @@
 # team's regbench in pair mode (A = this project, B = registry:2).
 # Usage: scripts/bench-s3.sh [--bench-dir DIR] [regbench options...]
 #   default workloads push-large,pull-large,push-small,manifest-get, 1 round, 256 MiB
+# After the run it prints the S3 requests each side made (from RGW's access log), per image when
+# push-small ran alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -16,6 +18,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ ${#ARGS[@]} -gt 0 ] || ARGS=(--workloads push-large,pull-large,push-small,manifest-get --rounds 1 --size-mib 256)
+# The value of a regbench option in ARGS, or $2.
+opt() { local i; for ((i = 0; i < ${#ARGS[@]} - 1; i++)); do [ "${ARGS[i]}" = "$1" ] && { echo "${ARGS[i+1]}"; return; }; done; echo "$2"; }
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 WORK=$(mktemp -d /tmp/registry-bench-s3.XXXXXX)
 PIDS=()
@@ -58,3 +62,14 @@ RGW_PID=$(cat "$WORK/rgw/rgw.pid")
 echo "A: this registry (gateway + storage, s3 driver)  B: registry:2 $(docker-registry --version | awk '{print $3}') (s3 driver); same RGW" >&2
 node "$BENCH_DIR/regbench.mjs" --url "http://127.0.0.1:$GW_PORT" --pid "$GW_PID,$ST_PID" --vs "http://127.0.0.1:$REF_PORT" --vs-pid "$REF_PID" "${ARGS[@]}"
 echo "(RGW pid $RGW_PID serves both)" >&2
+# S3 requests each side made, from RGW's access log (one "beast:" line per request, at the
+# default debug level): a count the machine's load does not blur, unlike times and CPU shares.
+# Per image when push-small ran alone (--small-count default 200; regbench's --rounds default 3 with --vs).
+IMAGES=$(( $(opt --small-count 200) * $(opt --rounds 3) ))
+for side in "A ours" "B theirs"; do
+  set -- $side
+  LINES=$(grep -oE '"[A-Z]+ /'"$2"'[/? ]' "$WORK/rgw/log/client.rgw.log" | awk '{print substr($1, 2)}' | sort | uniq -c | awk '{printf "%s %s, ", $2, $1; n += $1} END {printf "total %d", n}')
+  TOTAL=${LINES##*total }
+  PER=""; [[ " ${ARGS[*]} " == *" --workloads push-small "* ]] && PER=$(awk -v t="$TOTAL" -v i="$IMAGES" 'BEGIN {printf " = %.1f per image", t / i}')
+  echo "S3 requests of $1 (bucket $2): $LINES$PER" >&2
+done

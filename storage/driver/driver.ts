@@ -27,6 +27,22 @@ export interface FileWriter {
   commit(): Promise<void>;
   /** Releases the writer and removes the file. */
   cancel(): Promise<void>;
+  /**
+   * Optional: after close/commit, the file's version (FileInfo.version) as the write itself
+   * reported it (S3: the PUT's ETag), so that the caller need not stat the file again.
+   */
+  readonly version?: string;
+}
+
+/**
+ * What a caller already knows about a file from a stat it just made. Object stores use it instead
+ * of asking again (one request less) and make the operation conditional on `version` (S3: the
+ * ETag), so a file changed in between by another replica fails the operation instead of being
+ * used at the wrong size. Drivers that have no use for it ignore it.
+ */
+export interface KnownFile {
+  size: number;
+  version?: string;
 }
 
 export interface StorageDriver {
@@ -37,14 +53,20 @@ export interface StorageDriver {
   putContent(path: string, content: Uint8Array): Promise<void>;
   /** A stream of the file from `offset`, `length` bytes (default: to the end). Throws PathNotFoundError. */
   reader(path: string, offset?: number, length?: number): Promise<Readable>;
-  /** A writer that creates the file, or appends to it when `append` is true. */
-  writer(path: string, append: boolean): Promise<FileWriter>;
-  /** Throws PathNotFoundError. */
-  stat(path: string): Promise<FileInfo>;
+  /** A writer that creates the file, or appends to it when `append` is true (`known`: the file as just stat'ed). */
+  writer(path: string, append: boolean, known?: KnownFile): Promise<FileWriter>;
+  /**
+   * Throws PathNotFoundError. `options.file`: the caller asks about a file only (a directory there
+   * may be reported missing), which lets object stores answer a missing path in one request.
+   */
+  stat(path: string, options?: { file?: boolean }): Promise<FileInfo>;
   /** Full paths of the direct children of a directory, unsorted. Throws PathNotFoundError. */
   list(path: string): Promise<string[]>;
-  /** Moves a file, replacing the destination. Throws PathNotFoundError when the source is missing. */
-  move(sourcePath: string, destPath: string): Promise<void>;
+  /**
+   * Moves a file, replacing the destination. Throws PathNotFoundError when the source is missing
+   * (`known`: the source as just stat'ed; a source changed since may make the move fail).
+   */
+  move(sourcePath: string, destPath: string, known?: KnownFile): Promise<void>;
   /** Removes a file or a whole directory tree. Throws PathNotFoundError. */
   delete(path: string): Promise<void>;
   /**

@@ -3,7 +3,7 @@
 // so each driver, present or future, is measured without a line of its own. A missing path is
 // the answer to a question (does this blob exist?), not a failure: it is timed, not counted.
 import type { Writable } from 'node:stream';
-import { isPathNotFound, type FileWriter, type StorageDriver } from './driver.js';
+import { isPathNotFound, type FileWriter, type KnownFile, type StorageDriver } from './driver.js';
 
 export interface DriverObserver {
   /** One operation took `seconds`; `failed` unless it succeeded or found no such path. */
@@ -34,6 +34,9 @@ export function instrumentDriver(driver: StorageDriver, observer: DriverObserver
     close: () => timed('writer.close', () => writer.close()),
     commit: () => timed('writer.commit', () => writer.commit()),
     cancel: () => timed('writer.cancel', () => writer.cancel()),
+    get version() {
+      return writer.version;
+    },
   });
 
   // The listed operations are timed; anything else a driver offers (copyTo when absent,
@@ -42,10 +45,10 @@ export function instrumentDriver(driver: StorageDriver, observer: DriverObserver
     getContent: (path: string) => timed('getContent', () => driver.getContent(path)),
     putContent: (path: string, content: Uint8Array) => timed('putContent', () => driver.putContent(path, content)),
     reader: (path: string, offset?: number, length?: number) => timed('reader', () => driver.reader(path, offset, length)),
-    writer: async (path: string, append: boolean) => instrumentWriter(await timed('writer', () => driver.writer(path, append))),
-    stat: (path: string) => timed('stat', () => driver.stat(path)),
+    writer: async (path: string, append: boolean, known?: KnownFile) => instrumentWriter(await timed('writer', () => driver.writer(path, append, known))),
+    stat: (path: string, options?: { file?: boolean }) => timed('stat', () => driver.stat(path, options)),
     list: (path: string) => timed('list', () => driver.list(path)),
-    move: (source: string, dest: string) => timed('move', () => driver.move(source, dest)),
+    move: (source: string, dest: string, known?: KnownFile) => timed('move', () => driver.move(source, dest, known)),
     delete: (path: string) => timed('delete', () => driver.delete(path)),
   };
   if (driver.copyTo) {

@@ -15,14 +15,11 @@ import { Agent as HttpsAgent } from 'node:https';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CopyObjectCommand,
   CreateMultipartUploadCommand,
-  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   S3Client,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -33,7 +30,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Settings } from '../../common/config/types.js';
-import { checkPath, PathNotFoundError, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
+import { copyFailed, S3Requester } from './s3-request.js';
+import { checkPath, PathNotFoundError, type FileInfo, type FileWriter, type KnownFile, type StorageDriver } from './driver.js';
 
 export const MIN_CHUNK_SIZE = 5 * 1024 * 1024;
 export const DEFAULT_CHUNK_SIZE = 10 * 1024 * 1024;
@@ -64,10 +62,16 @@ export function defaultS3Settings(partial: Partial<S3Settings> & { bucket: strin
 export class S3Driver implements StorageDriver {
   readonly name = 's3aws';
   readonly client: S3Client;
+  /** Small single-object requests (HEAD, GET/PUT of small files, copy, delete) without the SDK's overhead. */
+  private readonly requester: S3Requester;
   private readonly bucket: string;
   private readonly root: string;
 
   constructor(readonly settings: S3Settings) {
+    // The SDK warns at its first request that its releases after January 2027 need Node 22. The
+    // lock file pins the release this registry was tested with, so on every start that was only
+    // a scary paragraph in the logs; an operator can still turn it back on with "false".
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     if (settings.chunksize < MIN_CHUNK_SIZE) throw new Error(`s3 chunksize must be at least ${MIN_CHUNK_SIZE} (5 MiB), got ${settings.chunksize}`);
     this.bucket = settings.bucket;
     // registry:2: strings.TrimLeft(strings.TrimRight(rootdirectory, "/") + path, "/").
@@ -75,6 +79,7 @@ export class S3Driver implements StorageDriver {
     let endpoint = settings.regionendpoint;
     if (endpoint && !/^https?:\/\//i.test(endpoint)) endpoint = `${settings.secure ? 'https' : 'http'}://${endpoint}`;
     const agentOptions = { keepAlive: true, maxSockets: 256 };
+    const agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent({ ...agentOptions, rejectUnauthorized: !settings.skipverify }) };
     this.client = new S3Client({
       region: settings.region,
       ...(endpoint ? { endpoint } : {}),
@@ -83,14 +88,19 @@ export class S3Driver implements StorageDriver {
       // a streamed PutObject then fails with 411 on engines that do not know them (Ceph RGW).
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // The SDK otherwise rebuilds (clones and sorts) its middleware stack on every request: a
+      // large part of its CPU per small request. Nothing here adds middleware after the first
+      // send (the presigner resolves its own copy of the stack).
+      cacheMiddleware: true,
       ...(settings.accesskey && settings.secretkey
         ? { credentials: { accessKeyId: settings.accesskey, secretAccessKey: settings.secretkey, ...(settings.sessiontoken ? { sessionToken: settings.sessiontoken } : {}) } }
         : {}), // else the SDK's chain: AWS_* variables, ~/.aws files, instance/container roles
       requestHandler: {
-        httpAgent: new HttpAgent(agentOptions),
-        httpsAgent: new HttpsAgent({ ...agentOptions, rejectUnauthorized: !settings.skipverify }),
+        httpAgent: agents.http,
+        httpsAgent: agents.https,
       },
     });
+    this.requester = new S3Requester(this.client, this.bucket, agents);
   }
 
   /** The object key of a driver path. */
@@ -114,11 +124,25 @@ export class S3Driver implements StorageDriver {
     };
   }
 
+  /** writeOptions() as the S3 headers of a PutObject or CopyObject. */
+  private writeHeaders(): Record<string, string> {
+    const o = this.writeOptions();
+    return {
+      ...(o.ServerSideEncryption ? { 'x-amz-server-side-encryption': o.ServerSideEncryption } : {}),
+      ...(o.SSEKMSKeyId ? { 'x-amz-server-side-encryption-aws-kms-key-id': o.SSEKMSKeyId } : {}),
+      ...(o.StorageClass ? { 'x-amz-storage-class': o.StorageClass } : {}),
+      ...(o.ACL ? { 'x-amz-acl': o.ACL } : {}),
+    };
+  }
+
   async getContent(path: string): Promise<Buffer> {
     checkPath(path);
+    return await this.getWhole(path, undefined);
+  }
+
+  private async getWhole(path: string, ifMatch: string | undefined): Promise<Buffer> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
-      return Buffer.from(await out.Body!.transformToByteArray());
+      return (await this.requester.send('GET', this.key(path), ifMatch ? { 'if-match': ifMatch } : {})).body;
     } catch (err) {
       throw notFound(err, path);
     }
@@ -126,9 +150,13 @@ export class S3Driver implements StorageDriver {
 
   async putContent(path: string, content: Uint8Array): Promise<void> {
     checkPath(path);
-    await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.key(path), Body: content, ContentLength: content.length, ...this.writeOptions() }),
-    );
+    await this.putWhole(path, content);
+  }
+
+  /** One PutObject of a whole (small) file; returns its ETag. @internal used by S3Writer */
+  async putWhole(path: string, content: Uint8Array): Promise<string | undefined> {
+    const out = await this.requester.send('PUT', this.key(path), { 'content-type': 'application/octet-stream', ...this.writeHeaders() }, content);
+    return out.headers.etag || undefined;
   }
 
   async reader(path: string, offset = 0, length?: number): Promise<Readable> {
@@ -148,28 +176,37 @@ export class S3Driver implements StorageDriver {
     }
   }
 
-  async writer(path: string, append: boolean): Promise<FileWriter> {
+  async writer(path: string, append: boolean, known?: KnownFile): Promise<FileWriter> {
     checkPath(path);
-    let existing = 0;
-    let prefix: Buffer | undefined;
+    let existing: KnownFile | undefined;
     if (append) {
       try {
-        existing = (await this.head(path)).size;
+        existing = known ?? (await this.head(path));
       } catch (err) {
         if (!(err instanceof PathNotFoundError)) throw err;
       }
-      // Too small to be a part of its own: its bytes start the first part.
-      if (existing > 0 && existing < MIN_CHUNK_SIZE) prefix = await this.getContent(path);
     }
-    return new S3Writer(this, path, append, existing, prefix);
+    return new S3Writer(this, path, append, existing);
   }
 
-  async stat(path: string): Promise<FileInfo> {
+  /**
+   * The bytes of a file smaller than a part, read back to start the first part of an append
+   * (S3 cannot append); `version` makes it fail if the file changed since it was stat'ed.
+   * @internal used by S3Writer
+   */
+  async readPrefix(path: string, version: string | undefined): Promise<Buffer> {
+    return await this.getWhole(path, version);
+  }
+
+  async stat(path: string, options: { file?: boolean } = {}): Promise<FileInfo> {
     checkPath(path);
-    try {
-      return await this.head(path);
-    } catch (err) {
-      if (!(err instanceof PathNotFoundError)) throw err;
+    // The root is a directory (at the bucket root its key is empty: a HEAD would be a HeadBucket).
+    if (path !== '/') {
+      try {
+        return await this.head(path);
+      } catch (err) {
+        if (!(err instanceof PathNotFoundError) || options.file) throw err;
+      }
     }
     const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.dirPrefix(path), MaxKeys: 1 }));
     if ((out.KeyCount ?? out.Contents?.length ?? 0) > 0) return { path, size: 0, modTime: new Date(0), isDir: true };
@@ -178,8 +215,9 @@ export class S3Driver implements StorageDriver {
 
   private async head(path: string): Promise<FileInfo> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
-      return { path, size: out.ContentLength ?? 0, modTime: out.LastModified ?? new Date(0), isDir: false, version: out.ETag };
+      const { headers } = await this.requester.send('HEAD', this.key(path));
+      const modified = headers['last-modified'] ? new Date(headers['last-modified']) : new Date(0);
+      return { path, size: Number(headers['content-length'] ?? 0), modTime: modified, isDir: false, version: headers.etag || undefined };
     } catch (err) {
       throw notFound(err, path);
     }
@@ -203,21 +241,30 @@ export class S3Driver implements StorageDriver {
     return children;
   }
 
-  async move(sourcePath: string, destPath: string): Promise<void> {
+  async move(sourcePath: string, destPath: string, known?: KnownFile): Promise<void> {
     checkPath(sourcePath);
     checkPath(destPath);
-    const source = await this.head(sourcePath);
-    await this.copy(sourcePath, destPath, source.size);
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(sourcePath) }));
+    // A known source is copied only if it is still that version (the size picks the copy method
+    // and the part ranges: a source grown since must not be copied by stale ranges).
+    const source = known ?? (await this.head(sourcePath));
+    await this.copy(sourcePath, destPath, source.size, known?.version);
+    await this.requester.send('DELETE', this.key(sourcePath));
   }
 
   /** Server-side copy: one CopyObject up to the threshold, parallel UploadPartCopy parts above. */
-  private async copy(sourcePath: string, destPath: string, size: number): Promise<void> {
+  private async copy(sourcePath: string, destPath: string, size: number, version?: string): Promise<void> {
     const s = this.settings;
     const copySource = `${this.bucket}/${encodeKey(this.key(sourcePath))}`;
+    const ifMatch = version ? { CopySourceIfMatch: version } : {};
     if (size <= s.multipartcopythresholdsize) {
       try {
-        await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.key(destPath), CopySource: copySource, ...this.writeOptions() }));
+        const out = await this.requester.send('PUT', this.key(destPath), {
+          'x-amz-copy-source': copySource,
+          ...(version ? { 'x-amz-copy-source-if-match': version } : {}),
+          ...this.writeHeaders(),
+        });
+        const failed = copyFailed(out);
+        if (failed) throw failed;
       } catch (err) {
         throw notFound(err, sourcePath);
       }
@@ -240,6 +287,7 @@ export class S3Driver implements StorageDriver {
               PartNumber: index + 1,
               CopySource: copySource,
               CopySourceRange: `bytes=${start}-${end - 1}`,
+              ...ifMatch,
             }),
           );
           parts[index] = { PartNumber: index + 1, ETag: out.CopyPartResult?.ETag };
@@ -297,6 +345,8 @@ export class S3Driver implements StorageDriver {
  * One writer: bytes gather into a `chunksize` buffer; each full buffer is uploaded as a part
  * while the next one fills (one part in flight: memory is at most two chunks). Close and commit
  * complete the multipart upload (or put a small file whole); cancel aborts it and removes the file.
+ * An append writer touches the existing object only when bytes arrive: a close or commit with
+ * nothing new costs no request (the object is already whole and durable).
  */
 class S3Writer implements FileWriter {
   readonly stream: Writable;
@@ -308,25 +358,26 @@ class S3Writer implements FileWriter {
   private inFlight: Promise<void> | undefined;
   private failed: Error | undefined;
   private done = false;
+  private readonly existingSize: number;
+  /** The existing object is smaller than a part and not yet read back in front of `pending`. */
+  private prefixToRead: boolean;
+  private writtenVersion: string | undefined;
 
   constructor(
     private readonly driver: S3Driver,
     private readonly path: string,
     private readonly append: boolean,
-    private readonly existing: number,
-    prefix: Buffer | undefined,
+    private readonly existing: KnownFile | undefined,
   ) {
-    if (prefix) {
-      this.pending.push(prefix);
-      this.pendingBytes = prefix.length;
-    }
+    this.existingSize = existing?.size ?? 0;
+    this.prefixToRead = this.existingSize > 0 && this.existingSize < MIN_CHUNK_SIZE;
     this.stream = new Writable({
       highWaterMark: 1024 * 1024,
       write: (chunk: Buffer, _encoding, callback) => {
         this.pending.push(chunk);
         this.pendingBytes += chunk.length;
         this.written += chunk.length;
-        if (this.pendingBytes < this.driver.settings.chunksize) return callback();
+        if (this.pendingBytes + (this.prefixToRead ? this.existingSize : 0) < this.driver.settings.chunksize) return callback();
         this.flushPart().then(() => callback(), callback);
       },
       final: (callback) => {
@@ -337,11 +388,25 @@ class S3Writer implements FileWriter {
   }
 
   get size(): number {
-    return this.existing + this.written;
+    return this.existingSize + this.written;
+  }
+
+  /** The object's ETag after close/commit, when the write reported one (RGW's Complete does not). */
+  get version(): string | undefined {
+    return this.writtenVersion;
   }
 
   private get key(): string {
     return this.driver.key(this.path);
+  }
+
+  /** Puts the existing object's bytes in front of what is pending (S3 cannot append to an object). */
+  private async readPrefix(): Promise<void> {
+    if (!this.prefixToRead) return;
+    const prefix = await this.driver.readPrefix(this.path, this.existing?.version);
+    this.prefixToRead = false;
+    this.pending.unshift(prefix);
+    this.pendingBytes += prefix.length;
   }
 
   private async start(): Promise<void> {
@@ -350,12 +415,13 @@ class S3Writer implements FileWriter {
     const out = await this.driver.client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: this.key, ...options }));
     this.uploadId = out.UploadId!;
     // The existing object (5 MiB or more, else it is in `pending`) becomes the first parts.
-    if (this.existing >= MIN_CHUNK_SIZE) {
+    if (this.existingSize >= MIN_CHUNK_SIZE) {
       const source = `${bucket}/${encodeKey(this.key)}`;
-      for (const [start, end] of splitRanges(0, this.existing, MAX_COPY_PART)) {
+      const ifMatch = this.existing?.version ? { CopySourceIfMatch: this.existing.version } : {};
+      for (const [start, end] of splitRanges(0, this.existingSize, MAX_COPY_PART)) {
         const number = this.parts.length + 1;
         const copied = await this.driver.client.send(
-          new UploadPartCopyCommand({ Bucket: bucket, Key: this.key, UploadId: this.uploadId, PartNumber: number, CopySource: source, CopySourceRange: `bytes=${start}-${end - 1}` }),
+          new UploadPartCopyCommand({ Bucket: bucket, Key: this.key, UploadId: this.uploadId, PartNumber: number, CopySource: source, CopySourceRange: `bytes=${start}-${end - 1}`, ...ifMatch }),
         );
         this.parts.push({ PartNumber: number, ETag: copied.CopyPartResult?.ETag });
       }
@@ -366,6 +432,7 @@ class S3Writer implements FileWriter {
   private async flushPart(): Promise<void> {
     await this.inFlight;
     if (this.failed) throw this.failed;
+    await this.readPrefix();
     const body = Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
@@ -395,23 +462,18 @@ class S3Writer implements FileWriter {
       if (this.uploadId) await this.driver.abort(this.path, this.uploadId);
       throw this.failed;
     }
-    const { bucket, options } = this.driver.writeSettings;
+    const { bucket } = this.driver.writeSettings;
     if (this.uploadId === undefined) {
-      // Nothing new for a file that is there: leave it as it is (no copy for a PUT without a body).
-      if (this.append && this.pendingBytes === 0 && this.existing > 0) return;
-      if (this.append && this.written === 0 && this.existing === 0 && this.pendingBytes === 0) {
-        // An append writer that got nothing: the file exists, or is created empty.
-        try {
-          await this.driver.stat(this.path);
-          return;
-        } catch {
-          /* created below */
-        }
+      // Nothing new for a file that is there: it stays as it is (no copy for a PUT without a body).
+      if (this.append && this.written === 0 && this.existing !== undefined) {
+        this.writtenVersion = this.existing.version;
+        return;
       }
-      if (this.existing < MIN_CHUNK_SIZE) {
+      if (this.existingSize < MIN_CHUNK_SIZE) {
+        await this.readPrefix();
         const body = Buffer.concat(this.pending, this.pendingBytes);
         this.pending = [];
-        await this.driver.client.send(new PutObjectCommand({ Bucket: bucket, Key: this.key, Body: body, ContentLength: body.length, ...options }));
+        this.writtenVersion = await this.driver.putWhole(this.path, body);
         return;
       }
     }
@@ -424,9 +486,10 @@ class S3Writer implements FileWriter {
       }
     }
     try {
-      await this.driver.client.send(
+      const out = await this.driver.client.send(
         new CompleteMultipartUploadCommand({ Bucket: bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: this.parts } }),
       );
+      this.writtenVersion = out.ETag || undefined;
     } catch (err) {
       await this.driver.abort(this.path, this.uploadId!);
       throw err;

@@ -30,7 +30,7 @@ export class BlobStore {
   /** Size of the blob's data anywhere in the registry, or undefined. */
   async size(digest: ParsedDigest): Promise<number | undefined> {
     try {
-      return (await this.driver.stat(paths.blobData(digest))).size;
+      return (await this.driver.stat(paths.blobData(digest), { file: true })).size;
     } catch (err) {
       if (isPathNotFound(err)) return undefined;
       throw err;

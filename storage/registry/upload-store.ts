@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import type { ParsedDigest } from '../../common/digest.js';
 import { RegistryError } from '../../common/errors.js';
-import { isPathNotFound, type StorageDriver } from '../driver/driver.js';
+import { isPathNotFound, type FileInfo, type StorageDriver } from '../driver/driver.js';
 import { noteBytesReceived } from '../../common/buffer-reclaim.js';
 import type { BlobStore } from './blob-store.js';
 import { copyCoalesced } from './coalesced-copy.js';
@@ -27,6 +27,12 @@ export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { maxUploads: 5_000, maxUploa
 // Hash states of sessions abandoned by their clients must not pile up.
 const MAX_HASH_STATES = 10_000;
 const UPLOAD_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The session's data file as last stat'ed or written. */
+interface KnownData {
+  size: number;
+  version?: string;
+}
 
 interface HashState {
   size: number;
@@ -70,24 +76,31 @@ export class UploadStore {
   private async startUnlocked(name: string, client: string): Promise<string> {
     this.limiter.admit(client);
     const id = randomUUID();
+    let version: string | undefined;
     try {
       await this.driver.putContent(paths.uploadStartedAt(name, id), Buffer.from(rfc3339(new Date())));
       const writer = await this.driver.writer(paths.uploadData(name, id), false);
       await writer.close();
+      version = writer.version ?? (await this.version(name, id, 0));
     } catch (err) {
       await deleteIfPresent(this.driver, paths.uploadDir(name, id)).catch(() => false);
       throw err;
     }
-    this.hashes.set(key(name, id), { size: 0, version: await this.version(name, id, 0), hash: createHash('sha256') });
+    this.hashes.set(key(name, id), { size: 0, version, hash: createHash('sha256') });
     this.limiter.opened(key(name, id), client);
     return id;
   }
 
   /** Bytes received so far; BLOB_UPLOAD_UNKNOWN when there is no such session. */
   async size(name: string, id: string): Promise<number> {
+    return (await this.dataInfo(name, id)).size;
+  }
+
+  /** The session's data file (size and version); BLOB_UPLOAD_UNKNOWN when there is no such session. */
+  private async dataInfo(name: string, id: string): Promise<FileInfo> {
     checkId(id);
     try {
-      return (await this.driver.stat(paths.uploadData(name, id))).size;
+      return await this.driver.stat(paths.uploadData(name, id), { file: true });
     } catch (err) {
       if (isPathNotFound(err)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { uuid: id });
       throw err;
@@ -96,7 +109,7 @@ export class UploadStore {
 
   /** Streams a chunk onto the end of the session; returns the new size. */
   async append(name: string, id: string, body: Readable, options: AppendOptions = {}): Promise<number> {
-    return await this.exclusive(name, id, () => this.dropWhenDiskFull(name, id, () => this.appendUnlocked(name, id, body, options)));
+    return (await this.exclusive(name, id, () => this.dropWhenDiskFull(name, id, () => this.appendUnlocked(name, id, body, options)))).size;
   }
 
   /**
@@ -112,9 +125,9 @@ export class UploadStore {
   }
 
   private async completeUnlocked(name: string, id: string, digest: ParsedDigest, body?: Readable): Promise<number> {
-    if (body) await this.appendUnlocked(name, id, body, {});
-    const size = await this.size(name, id);
-    const actual = await this.digestOf(name, id, size, digest.algorithm);
+    const data = body ? await this.appendUnlocked(name, id, body, {}) : await this.dataInfo(name, id);
+    const { size } = data;
+    const actual = await this.digestOf(name, id, data, digest.algorithm);
     if (actual !== digest.hex) {
       await this.cancelUnlocked(name, id);
       throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
@@ -123,9 +136,10 @@ export class UploadStore {
     }
     const dataPath = paths.uploadData(name, id);
     if ((await this.blobs.size(digest)) !== size) {
-      const writer = await this.driver.writer(dataPath, true);
+      // What was hashed is what is moved: the move is conditional on that version (S3's ETag).
+      const writer = await this.driver.writer(dataPath, true, data);
       await writer.commit();
-      await this.driver.move(dataPath, paths.blobData(digest));
+      await this.driver.move(dataPath, paths.blobData(digest), data);
     }
     await this.blobs.link(name, digest);
     await this.cancelUnlocked(name, id);
@@ -150,8 +164,10 @@ export class UploadStore {
     await this.exclusive(name, id, () => this.cancelUnlocked(name, id));
   }
 
-  private async appendUnlocked(name: string, id: string, body: Readable, options: AppendOptions): Promise<number> {
-    const current = await this.size(name, id);
+  /** Appends, and returns the data file's new size and version (undefined when unknown). */
+  private async appendUnlocked(name: string, id: string, body: Readable, options: AppendOptions): Promise<KnownData> {
+    const data = await this.dataInfo(name, id);
+    const current = data.size;
     if (options.start !== undefined && options.start !== current) {
       body.resume();
       throw rangeError(id, current, `chunk starts at ${options.start}, the upload has ${current} bytes`);
@@ -161,8 +177,8 @@ export class UploadStore {
     const state = this.hashes.get(k);
     // The in-memory hash only stays valid if every byte of this chunk reaches the file.
     this.hashes.delete(k);
-    const hash = state && state.size === current ? state.hash : undefined;
-    const writer = await this.driver.writer(paths.uploadData(name, id), true);
+    const hash = state && state.size === current && state.version === data.version ? state.hash : undefined;
+    const writer = await this.driver.writer(paths.uploadData(name, id), true, data);
     try {
       await copyCoalesced(body, writer.stream, (bytes) => {
         hash?.update(bytes);
@@ -172,17 +188,20 @@ export class UploadStore {
       await writer.close();
     }
     const size = writer.size;
-    if (hash) this.hashes.set(k, { size, version: await this.version(name, id, size), hash });
-    return size;
+    // The version the write reported saves a stat; without one (or without a hash to keep) the
+    // file is stat'ed, since the caller (a completion) needs its version anyway.
+    const version = writer.version ?? (await this.version(name, id, size));
+    if (hash) this.hashes.set(k, { size, version, hash });
+    return { size, version };
   }
 
-  private async digestOf(name: string, id: string, size: number, algorithm: string): Promise<string> {
+  private async digestOf(name: string, id: string, data: KnownData, algorithm: string): Promise<string> {
     const k = key(name, id);
     const state = this.hashes.get(k);
     // Digest a copy: if a later step of the completion fails (fsync, rename, link), the cached
     // state must still be usable by the client's retry (a finalised Hash throws forever). Any
     // state that cannot be used is dropped for the re-hash below.
-    if (algorithm === 'sha256' && state && state.size === size && state.version === (await this.version(name, id, size))) {
+    if (algorithm === 'sha256' && state && state.size === data.size && state.version === data.version) {
       try {
         return state.hash.copy().digest('hex');
       } catch {
