@@ -128,36 +128,26 @@ export function proxyToStorage(options: ProxyOptions): GatewayMiddleware {
     delete proxyRes.headers.connection;
     delete proxyRes.headers['keep-alive'];
     exchange.ctx.state.bytesSent = 0;
-    if (exchange.urlHandoff && handedOffUrl(proxyRes) !== undefined && exchange.proxyOptions) {
-      // Storage named a URL instead of sending bytes: the same as a named file, below.
+    // Storage named a file or a URL instead of sending bytes: this answer is the gateway's to
+    // write. http-proxy reads selfHandleResponse right after this event, so it leaves the response
+    // alone; every other answer (errors included) it relays as usual.
+    const handedOff =
+      exchange.urlHandoff && handedOffUrl(proxyRes) !== undefined
+        ? { send: sendHandedOffUrl.bind(null, exchange.urlHandoff), turnOff: () => (exchange.urlHandoff = undefined) }
+        : exchange.handoff && handedOffFile(proxyRes) !== undefined
+          ? { send: sendHandedOffFile.bind(null, exchange.handoff), turnOff: () => (exchange.handoff = undefined) }
+          : undefined;
+    if (handedOff && exchange.proxyOptions) {
       exchange.proxyOptions.selfHandleResponse = true;
       const counted = (bytes: number): void => {
         exchange.ctx.state.bytesSent = bytes;
       };
-      sendHandedOffUrl(exchange.urlHandoff, proxyRes, res, logger, counted).then(
+      handedOff.send(proxyRes, res, logger, counted).then(
         (sent) => {
           if (sent || exchange.clientGone) return;
-          exchange.urlHandoff = undefined;
-          exchange.forward();
-        },
-        (err: NodeJS.ErrnoException) => upstreamFailed(err, exchange, res, logger, upstream.description),
-      );
-      return;
-    }
-    if (exchange.handoff && handedOffFile(proxyRes) !== undefined && exchange.proxyOptions) {
-      // Storage named a file instead of sending bytes: this answer is the gateway's to write.
-      // http-proxy reads selfHandleResponse right after this event, so it leaves the response
-      // alone; every other answer (errors included) it relays as usual.
-      exchange.proxyOptions.selfHandleResponse = true;
-      const counted = (bytes: number): void => {
-        exchange.ctx.state.bytesSent = bytes;
-      };
-      sendHandedOffFile(exchange.handoff, proxyRes, res, logger, counted).then(
-        (sent) => {
-          if (sent || exchange.clientGone) return;
-          // This process cannot open what storage named (it sees another directory): handoff
-          // is off now, and a GET without a body can simply be sent again.
-          exchange.handoff = undefined;
+          // This process cannot read what storage named (another view of the disk, a bucket out
+          // of reach): a GET without a body can simply be sent again, asking for the bytes.
+          handedOff.turnOff();
           exchange.forward();
         },
         (err: NodeJS.ErrnoException) => upstreamFailed(err, exchange, res, logger, upstream.description),

@@ -14,7 +14,7 @@ import { runOk } from './helpers/run.js';
 import { registryApi } from './helpers/registry-api.js';
 import { containerFiles, forgetAllImages, pushedDigest, startDockerd, type DockerEngine } from './helpers/dockerd.js';
 import { buildOciLayout, rootfsTar, sha256, type BuiltImage } from '../helpers/oci-image.js';
-import { startRgw, RGW_ACCESS_KEY, RGW_SECRET_KEY, type Rgw } from '../helpers/rgw.js';
+import { rgwEnvironment, startRgw, type Rgw } from '../helpers/rgw.js';
 
 const TIMEOUT = { timeoutMs: 240_000 };
 const undo: Array<() => Promise<void>> = [];
@@ -40,12 +40,7 @@ test.before(async () => {
   undo.push(() => rgw.stop());
   const bucket = await rgw.newBucket();
   const env = {
-    REGISTRY_STORAGE: 's3',
-    REGISTRY_STORAGE_S3_REGIONENDPOINT: rgw.endpoint,
-    REGISTRY_STORAGE_S3_BUCKET: bucket,
-    REGISTRY_STORAGE_S3_ACCESSKEY: RGW_ACCESS_KEY,
-    REGISTRY_STORAGE_S3_SECRETKEY: RGW_SECRET_KEY,
-    REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
+    ...rgwEnvironment(rgw, bucket),
     REGISTRY_STORAGE_S3_CHUNKSIZE: String(5 * 1024 * 1024),
     REGISTRY_HTTP_SECRET: 'the-same-secret-on-every-replica',
   };

@@ -101,3 +101,15 @@ export async function startRgw(): Promise<Rgw> {
       await c.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
   }
 }
+
+/** The `REGISTRY_STORAGE_S3_*` environment of a registry process serving `bucket` on this RGW. */
+export function rgwEnvironment(rgw: Rgw, bucket: string): Record<string, string> {
+  return {
+    REGISTRY_STORAGE: 's3',
+    REGISTRY_STORAGE_S3_REGIONENDPOINT: rgw.endpoint,
+    REGISTRY_STORAGE_S3_BUCKET: bucket,
+    REGISTRY_STORAGE_S3_ACCESSKEY: RGW_ACCESS_KEY,
+    REGISTRY_STORAGE_S3_SECRETKEY: RGW_SECRET_KEY,
+    REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
+  };
+}

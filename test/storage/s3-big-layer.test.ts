@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { seededChunks } from '../helpers/oci-image.js';
 import { basicAuth, prepareRegistry, RegistryProcess } from '../helpers/registry-process.js';
-import { startRgw, RGW_ACCESS_KEY, RGW_SECRET_KEY, type Rgw } from '../helpers/rgw.js';
+import { rgwEnvironment, startRgw, type Rgw } from '../helpers/rgw.js';
 
 const MiB = 1024 * 1024;
 const LAYER = 1024 * MiB;
@@ -32,14 +32,7 @@ test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 's3-big-layer-'));
   rgw = await startRgw();
   const bucket = await rgw.newBucket();
-  const setup = await prepareRegistry(dir, {
-    REGISTRY_STORAGE: 's3',
-    REGISTRY_STORAGE_S3_REGIONENDPOINT: rgw.endpoint,
-    REGISTRY_STORAGE_S3_BUCKET: bucket,
-    REGISTRY_STORAGE_S3_ACCESSKEY: RGW_ACCESS_KEY,
-    REGISTRY_STORAGE_S3_SECRETKEY: RGW_SECRET_KEY,
-    REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
-  });
+  const setup = await prepareRegistry(dir, rgwEnvironment(rgw, bucket));
   registry = await RegistryProcess.start(setup);
   base = `http://127.0.0.1:${setup.httpPort}`;
   authorization = basicAuth(setup.user, setup.password);
