@@ -289,22 +289,20 @@ test.serial('with mixed bcrypt costs, timing does not tell an unknown name from 
     t.false((await authenticator.authenticate(user, 'wrong password', freshAddress())).ok);
     return performance.now() - started;
   };
-  const median = async (user: string): Promise<number> => {
-    const times = [await time(user), await time(user), await time(user)].sort((a, b) => a - b);
-    return times[1]!;
-  };
-  const fast = await median('fast');
-  const slow = await median('slow1');
+  // The fastest of three: load only ever adds time (CI failed with a median of 7.5 ms for cost 4).
+  const fastest = async (user: string): Promise<number> => Math.min(await time(user), await time(user), await time(user));
+  const fast = await fastest('fast');
+  const slow = await fastest('slow1');
   t.true(slow > fast * 8, `cost 9 ${slow.toFixed(1)} ms vs cost 4 ${fast.toFixed(1)} ms`);
   const threshold = Math.sqrt(fast * slow);
   const names = Array.from({ length: 24 }, (_, i) => `ghost-${i}`);
   const fastNames: string[] = [];
-  for (const name of names) if ((await median(name)) < threshold) fastNames.push(name);
+  for (const name of names) if ((await fastest(name)) < threshold) fastNames.push(name);
   // 1 in 3 real users is fast; 24 unknown names all slow (or all fast) would happen by chance
   // with a probability of about 1e-4.
   t.true(fastNames.length > 0 && fastNames.length < names.length, `${fastNames.length} of ${names.length} unknown names were fast`);
   // The same name keeps its cost.
-  for (const name of fastNames.slice(0, 3)) t.true((await median(name)) < threshold, name);
+  for (const name of fastNames.slice(0, 3)) t.true((await fastest(name)) < threshold, name);
 });
 
 test('a password line changed by hand (same size, same second) is still picked up', async (t) => {
