@@ -14,7 +14,7 @@ import { copyFileRange } from '../common/file-copy.js';
 import { FILE_HANDOFF_PATH_HEADER, HANDOFF_RANGE_HEADER } from '../common/internal-headers.js';
 import type { Logger } from '../common/logger.js';
 import { scopeOf } from '../common/v2-scope.js';
-import { HOP_HEADERS, parseHandoffRange } from './handoff-headers.js';
+import { parseHandoffRange, writeHandedOffHead } from './handoff-headers.js';
 
 const RECHECK_MS = 10_000;
 
@@ -115,11 +115,7 @@ export async function sendHandedOffFile(
   const length = range ? range.end - range.start + 1 : 0;
   try {
     if ((await handle.stat()).size < (range ? range.end + 1 : 0)) throw new Error(`handed-off file ${file} is too short`);
-    for (const [name, value] of Object.entries(upstream.headers)) {
-      if (value !== undefined && !HOP_HEADERS.has(name)) res.setHeader(name, value);
-    }
-    res.setHeader('Content-Length', length);
-    res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage);
+    writeHandedOffHead(upstream, res, length);
     if (range) await copyFileRange(handle, res, range.start, length);
     onSent(length);
     res.end();

@@ -13,7 +13,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { HANDOFF_RANGE_HEADER, URL_HANDOFF_HEADER } from '../common/internal-headers.js';
 import type { Logger } from '../common/logger.js';
-import { HOP_HEADERS, parseHandoffRange } from './handoff-headers.js';
+import { parseHandoffRange, writeHandedOffHead } from './handoff-headers.js';
 
 /** How long the bucket may take to answer before the download is relayed through storage. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -97,16 +97,10 @@ export async function sendHandedOffUrl(
     logger.error('storage handed off a URL that is not http(s), or a bad range');
     throw Object.assign(new Error('invalid URL handoff'), { code: 'EHANDOFF' });
   }
-  const copyHeaders = (): void => {
-    for (const [name, value] of Object.entries(upstream.headers)) {
-      if (value !== undefined && !HOP_HEADERS.has(name)) res.setHeader(name, value);
-    }
-  };
+
   if (range === undefined) {
     // An empty blob: nothing to fetch.
-    copyHeaders();
-    res.setHeader('Content-Length', 0);
-    res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage);
+    writeHandedOffHead(upstream, res, 0);
     res.end();
     onSent(0);
     return true;
@@ -125,9 +119,7 @@ export async function sendHandedOffUrl(
     bucket.resume();
     return false;
   }
-  copyHeaders();
-  res.setHeader('Content-Length', length);
-  res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage);
+  writeHandedOffHead(upstream, res, length);
   let sent = 0;
   bucket.on('data', (chunk: Buffer) => {
     sent += chunk.length;
