@@ -17,7 +17,7 @@ import {
   type RepositorySummary,
 } from './api.js';
 import { h, show } from './dom.js';
-import { formatAge, formatDate, formatSize, shortDigest } from './format.js';
+import { formatAge, formatDate, formatSize, shortDigest } from '../../../common/ui-format.js';
 
 const main = document.getElementById('main')!;
 const who = document.getElementById('who')!;
@@ -527,7 +527,7 @@ async function loadConfig(name: string, descriptor: Descriptor, box: HTMLElement
       'dl',
       { class: 'facts' },
       h('dt', null, 'Created'),
-      h('dd', null, config.created ? `${formatDate(config.created)} (${formatAge(config.created)})` : '—'),
+      h('dd', null, createdText(config.created)),
       h('dt', null, 'Platform'),
       h('dd', null, [config.os, config.architecture].filter(Boolean).join('/') || '—'),
       h('dt', null, 'Entrypoint'),
@@ -599,3 +599,11 @@ async function loadReferrers(name: string, digest: string, box: HTMLElement, min
 
 window.addEventListener('hashchange', route);
 route();
+
+/** `2026-12-02 01:55 UTC (3 days ago)`; the date alone when it has no age (the epoch, the future). */
+function createdText(iso: string | undefined): string {
+  const date = formatDate(iso);
+  if (!date) return '—';
+  const age = formatAge(iso);
+  return age === '—' || age === date ? date : `${date} (${age})`;
+}
