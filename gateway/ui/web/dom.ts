@@ -31,3 +31,14 @@ export function show(parent: Element, ...children: Child[]): void {
   parent.replaceChildren();
   append(parent, children);
 }
+
+/** A numeric column's heading: right-aligned, as its cells are. */
+export interface NumericHeading {
+  num: string;
+}
+
+/** The UI's one kind of table: `table.list` with a row of headings and a body of rows. */
+export function listTable(attrs: Attrs, headings: Array<string | NumericHeading | null>, ...rows: Child[]): HTMLTableElement {
+  const ths = headings.map((title) => (title === null ? null : typeof title === 'string' ? h('th', null, title) : h('th', { class: 'num' }, title.num)));
+  return h('table', { ...attrs, class: 'list' }, h('thead', null, h('tr', null, ths)), h('tbody', null, rows));
+}

@@ -16,7 +16,7 @@ import {
   type RepositoryDetail,
   type RepositorySummary,
 } from './api.js';
-import { h, show } from './dom.js';
+import { h, listTable, show } from './dom.js';
 import { formatAge, formatDate, formatSize, shortDigest } from '../../../common/ui-format.js';
 
 const main = document.getElementById('main')!;
@@ -118,18 +118,14 @@ async function renderRepositories(): Promise<void> {
   const mine = generation;
   const filter = h('input', { type: 'search', id: 'filter', placeholder: 'Filter by name', value: listState.q, 'aria-label': 'Filter repositories by name' });
   const status = h('span', { class: 'muted', id: 'count' });
-  const body = h('tbody');
   const prev = h('button', { type: 'button', disabled: listState.cursors.length === 0 }, '← Previous');
   const next = h('button', { type: 'button', disabled: true }, 'Next →');
+  const table = listTable({ id: 'repositories' }, ['Repository', { num: 'Tags' }, 'Last push', { num: 'Size' }]);
+  const body = table.tBodies[0]!;
   show(
     main,
     h('div', { class: 'bar' }, h('h1', null, 'Repositories'), filter, status),
-    h(
-      'table',
-      { class: 'list', id: 'repositories' },
-      h('thead', null, h('tr', null, h('th', null, 'Repository'), h('th', { class: 'num' }, 'Tags'), h('th', null, 'Last push'), h('th', { class: 'num' }, 'Size'))),
-      body,
-    ),
+    table,
     h('div', { class: 'pager' }, prev, next),
   );
   let timer: number | undefined;
@@ -169,7 +165,7 @@ async function renderRepositories(): Promise<void> {
   body.innerHTML = repositories
     .map(
       (repo) =>
-        `<tr><td><a href="#/r/${escapeHtml(repo.name)}">${escapeHtml(repo.name)}</a></td><td class="num">${repo.tags}</td>` +
+        `<tr><td><a href="#/r/${escapeHtml(repo.name)}">${escapeHtml(repo.name)}</a></td><td class="num">${Number(repo.tags)}</td>` +
         `<td title="${escapeHtml(formatDate(repo.lastPush))}">${escapeHtml(formatAge(repo.lastPush, now))}</td><td class="num">${escapeHtml(formatSize(repo.size))}</td></tr>`,
     )
     .join('');
@@ -269,20 +265,10 @@ async function renderRepository(name: string, last?: string): Promise<void> {
       h('span', { class: 'muted' }, `${detail.tags} ${detail.tags === 1 ? 'tag' : 'tags'} · ${formatSize(detail.size)} · last push ${formatAge(detail.lastPush)}`),
       canDelete ? h('button', { type: 'button', class: 'danger', id: 'delete-repository', onclick: () => void deleteRepository(name) }, 'Delete repository') : null,
     ),
-    h(
-      'table',
-      { class: 'list', id: 'tags' },
-      h(
-        'thead',
-        null,
-        h(
-          'tr',
-          null,
-          ...['Tag', 'Digest', 'Platforms', 'Size', 'Created', 'Pushed', 'Pull'].map((title) => h('th', { class: title === 'Size' ? 'num' : undefined }, title)),
-          canDelete ? h('th', null, '') : null,
-        ),
-      ),
-      h('tbody', null, rows.length > 0 ? rows : h('tr', null, h('td', { colspan: 8, class: 'muted' }, 'No tags.'))),
+    listTable(
+      { id: 'tags' },
+      ['Tag', 'Digest', 'Platforms', { num: 'Size' }, 'Created', 'Pushed', 'Pull', canDelete ? '' : null],
+      rows.length > 0 ? rows : h('tr', null, h('td', { colspan: 8, class: 'muted' }, 'No tags.')),
     ),
     h(
       'div',
@@ -445,22 +431,17 @@ async function renderTag(name: string, reference: string): Promise<void> {
   if (isIndex) {
     sections.push(
       h('h2', null, 'Platforms'),
-      h(
-        'table',
-        { class: 'list', id: 'platforms' },
-        h('thead', null, h('tr', null, h('th', null, 'Platform'), h('th', null, 'Digest'), h('th', null, 'Media type'), h('th', { class: 'num' }, 'Manifest size'))),
-        h(
-          'tbody',
-          null,
-          manifest.manifests!.map((m) =>
-            h(
-              'tr',
-              null,
-              h('td', null, h('a', { href: `#/r/${name}/t/${m.digest}` }, platformName(m))),
-              h('td', null, h('code', { title: m.digest }, shortDigest(m.digest))),
-              h('td', null, m.mediaType ?? ''),
-              h('td', { class: 'num' }, formatSize(m.size)),
-            ),
+      listTable(
+        { id: 'platforms' },
+        ['Platform', 'Digest', 'Media type', { num: 'Manifest size' }],
+        manifest.manifests!.map((m) =>
+          h(
+            'tr',
+            null,
+            h('td', null, h('a', { href: `#/r/${name}/t/${m.digest}` }, platformName(m))),
+            h('td', null, h('code', { title: m.digest }, shortDigest(m.digest))),
+            h('td', null, m.mediaType ?? ''),
+            h('td', { class: 'num' }, formatSize(m.size)),
           ),
         ),
       ),
@@ -469,18 +450,13 @@ async function renderTag(name: string, reference: string): Promise<void> {
   if (manifest.layers) {
     sections.push(
       h('h2', null, 'Layers'),
-      h(
-        'table',
-        { class: 'list', id: 'layers' },
-        h('thead', null, h('tr', null, h('th', null, '#'), h('th', null, 'Digest'), h('th', null, 'Media type'), h('th', { class: 'num' }, 'Size'))),
-        h(
-          'tbody',
-          null,
-          manifest.layers.map((layer, i) =>
-            h('tr', null, h('td', null, i + 1), h('td', null, h('code', { title: layer.digest }, shortDigest(layer.digest))), h('td', null, layer.mediaType ?? ''), h('td', { class: 'num' }, formatSize(layer.size))),
-          ),
-          h('tr', { class: 'total' }, h('td', null, ''), h('td', null, 'Total'), h('td', null, ''), h('td', { class: 'num' }, formatSize(manifest.layers.reduce((s, l) => s + (l.size ?? 0), 0)))),
+      listTable(
+        { id: 'layers' },
+        ['#', 'Digest', 'Media type', { num: 'Size' }],
+        manifest.layers.map((layer, i) =>
+          h('tr', null, h('td', null, i + 1), h('td', null, h('code', { title: layer.digest }, shortDigest(layer.digest))), h('td', null, layer.mediaType ?? ''), h('td', { class: 'num' }, formatSize(layer.size))),
         ),
+        h('tr', { class: 'total' }, h('td', null, ''), h('td', null, 'Total'), h('td', null, ''), h('td', { class: 'num' }, formatSize(manifest.layers.reduce((s, l) => s + (l.size ?? 0), 0)))),
       ),
     );
   }
@@ -546,16 +522,11 @@ async function loadConfig(name: string, descriptor: Descriptor, box: HTMLElement
       h('dd', null, c.Labels && Object.keys(c.Labels).length ? h('ul', { class: 'plain' }, Object.entries(c.Labels).map(([k, v]) => h('li', null, h('code', null, `${k}=${v}`)))) : '—'),
     ),
     config.history?.length
-      ? h(
-          'table',
-          { class: 'list', id: 'history' },
-          h('thead', null, h('tr', null, h('th', null, 'Created'), h('th', null, 'Created by'), h('th', null, ''))),
-          h(
-            'tbody',
-            null,
-            config.history.map((step) =>
-              h('tr', null, h('td', { title: formatDate(step.created) }, formatAge(step.created)), h('td', null, h('code', null, step.created_by ?? step.comment ?? '')), h('td', { class: 'muted' }, step.empty_layer ? 'no layer' : '')),
-            ),
+      ? listTable(
+          { id: 'history' },
+          ['Created', 'Created by', ''],
+          config.history.map((step) =>
+            h('tr', null, h('td', { title: formatDate(step.created) }, formatAge(step.created)), h('td', null, h('code', null, step.created_by ?? step.comment ?? '')), h('td', { class: 'muted' }, step.empty_layer ? 'no layer' : '')),
           ),
         )
       : null,
@@ -575,22 +546,17 @@ async function loadReferrers(name: string, digest: string, box: HTMLElement, min
   if (referrers.length === 0) return show(box, h('p', { class: 'muted' }, 'None.'));
   show(
     box,
-    h(
-      'table',
-      { class: 'list' },
-      h('thead', null, h('tr', null, h('th', null, 'Artifact type'), h('th', null, 'Digest'), h('th', { class: 'num' }, 'Size'), h('th', null, 'Annotations'))),
-      h(
-        'tbody',
-        null,
-        referrers.map((r) =>
-          h(
-            'tr',
-            null,
-            h('td', null, r.artifactType ?? r.mediaType ?? ''),
-            h('td', null, h('a', { href: `#/r/${name}/t/${r.digest}` }, h('code', null, shortDigest(r.digest)))),
-            h('td', { class: 'num' }, formatSize(r.size)),
-            h('td', null, Object.entries(r.annotations ?? {}).map(([k, v]) => h('div', null, h('code', null, `${k}=${v}`)))),
-          ),
+    listTable(
+      {},
+      ['Artifact type', 'Digest', { num: 'Size' }, 'Annotations'],
+      referrers.map((r) =>
+        h(
+          'tr',
+          null,
+          h('td', null, r.artifactType ?? r.mediaType ?? ''),
+          h('td', null, h('a', { href: `#/r/${name}/t/${r.digest}` }, h('code', null, shortDigest(r.digest)))),
+          h('td', { class: 'num' }, formatSize(r.size)),
+          h('td', null, Object.entries(r.annotations ?? {}).map(([k, v]) => h('div', null, h('code', null, `${k}=${v}`)))),
         ),
       ),
     ),
