@@ -11,10 +11,10 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAbsolute, sep } from 'node:path';
 import { copyFileRange } from '../common/file-copy.js';
-import { FILE_HANDOFF_PATH_HEADER, HANDOFF_RANGE_HEADER } from '../common/internal-headers.js';
+import { FILE_HANDOFF_PATH_HEADER } from '../common/internal-headers.js';
 import type { Logger } from '../common/logger.js';
 import { scopeOf } from '../common/v2-scope.js';
-import { parseHandoffRange, writeHandedOffHead } from './handoff-headers.js';
+import { acceptHandoff, handedOffTarget, writeHandedOffHead } from './handoff-headers.js';
 
 const RECHECK_MS = 10_000;
 
@@ -78,8 +78,7 @@ export function wantsHandoff(method: string, path: string): boolean {
 
 /** The file storage handed off in this answer, if it did. */
 export function handedOffFile(upstream: IncomingMessage): string | undefined {
-  const file = upstream.headers[FILE_HANDOFF_PATH_HEADER];
-  return typeof file === 'string' ? file : undefined;
+  return handedOffTarget(upstream, FILE_HANDOFF_PATH_HEADER);
 }
 
 /**
@@ -94,9 +93,7 @@ export async function sendHandedOffFile(
   logger: Logger,
   onSent: (bytes: number) => void,
 ): Promise<boolean> {
-  const file = handedOffFile(upstream)!;
-  upstream.resume(); // the reply has no body; free the upstream connection
-  const range = parseHandoffRange(upstream.headers[HANDOFF_RANGE_HEADER]);
+  const { target: file, range } = acceptHandoff(upstream, FILE_HANDOFF_PATH_HEADER);
   let handle;
   try {
     // Symbolic links resolved first: a link cannot lead outside the declared directory.

@@ -1,5 +1,5 @@
-// What file handoff and URL handoff share: which of storage's headers describe the hop rather
-// than the blob, and the byte range storage names.
+// What file handoff and URL handoff share: how storage's answer names what it handed off and
+// the byte range, and which of its headers describe the hop rather than the blob.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FILE_HANDOFF_PATH_HEADER, HANDOFF_RANGE_HEADER, URL_HANDOFF_HEADER } from '../common/internal-headers.js';
 
@@ -14,8 +14,22 @@ const HOP_HEADERS = new Set([
   HANDOFF_RANGE_HEADER,
 ]);
 
+export type HandoffRange = { start: number; end: number } | undefined | null;
+
+/** The file or URL storage named in `header` instead of sending the bytes, or undefined. */
+export function handedOffTarget(upstream: IncomingMessage, header: string): string | undefined {
+  const value = upstream.headers[header];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Takes a handed-off answer: frees the upstream connection (it has no body), reads the target and range. */
+export function acceptHandoff(upstream: IncomingMessage, header: string): { target: string; range: HandoffRange } {
+  upstream.resume();
+  return { target: handedOffTarget(upstream, header) ?? '', range: parseHandoffRange(upstream.headers[HANDOFF_RANGE_HEADER]) };
+}
+
 /** `start-end` (inclusive), undefined when absent (an empty blob), null when malformed. */
-export function parseHandoffRange(header: string | string[] | undefined): { start: number; end: number } | undefined | null {
+function parseHandoffRange(header: string | string[] | undefined): HandoffRange {
   if (header === undefined) return undefined;
   const match = typeof header === 'string' ? /^(\d+)-(\d+)$/.exec(header) : null;
   if (!match) return null;

@@ -11,9 +11,9 @@
 // download is relayed.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { HANDOFF_RANGE_HEADER, URL_HANDOFF_HEADER } from '../common/internal-headers.js';
+import { URL_HANDOFF_HEADER } from '../common/internal-headers.js';
 import type { Logger } from '../common/logger.js';
-import { parseHandoffRange, writeHandedOffHead } from './handoff-headers.js';
+import { acceptHandoff, handedOffTarget, writeHandedOffHead } from './handoff-headers.js';
 
 /** How long the bucket may take to answer before the download is relayed through storage. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -66,8 +66,7 @@ export class UrlHandoff {
 
 /** The URL storage handed off in this answer, if it did. */
 export function handedOffUrl(upstream: IncomingMessage): string | undefined {
-  const url = upstream.headers[URL_HANDOFF_HEADER];
-  return typeof url === 'string' ? url : undefined;
+  return handedOffTarget(upstream, URL_HANDOFF_HEADER);
 }
 
 /**
@@ -84,9 +83,7 @@ export async function sendHandedOffUrl(
   logger: Logger,
   onSent: (bytes: number) => void,
 ): Promise<boolean> {
-  const location = handedOffUrl(upstream)!;
-  upstream.resume(); // the reply has no body; free the upstream connection
-  const range = parseHandoffRange(upstream.headers[HANDOFF_RANGE_HEADER]);
+  const { target: location, range } = acceptHandoff(upstream, URL_HANDOFF_HEADER);
   let url: URL;
   try {
     url = new URL(location);
