@@ -47,6 +47,11 @@ export class ProxyCache {
   private readonly fallback: Upstream | undefined;
   /** `<localName>:<tag>` -> when the upstream last confirmed it. */
   private readonly checked = new LRUCache<string, number>({ max: MAX_TAG_CHECKS });
+  /**
+   * Upstream checks under way, by `<localName>:<reference>`: pulls of one tag that miss together
+   * (a deployment's pods starting at once) share one HEAD and GET, which is what Docker Hub counts.
+   */
+  private readonly asking = new Map<string, Promise<StoredManifest>>();
   /** For whoever exports them: manifests and blobs served from the cache, and fetched from the upstream. */
   readonly counters = { manifestHits: 0, manifestFetches: 0, blobHits: 0, blobFetches: 0, blobBytesFetched: 0, staleServed: 0 };
 
@@ -90,16 +95,33 @@ export class ProxyCache {
   }
 
   async manifest(route: ProxyRoute, reference: string): Promise<StoredManifest> {
-    const local = await this.registry.manifests.get(route.localName, reference).catch((err: unknown) => {
-      if (err instanceof RegistryError && err.code === 'MANIFEST_UNKNOWN') return undefined;
-      throw err;
-    });
+    const readLocal = () =>
+      this.registry.manifests.get(route.localName, reference).catch((err: unknown) => {
+        if (err instanceof RegistryError && err.code === 'MANIFEST_UNKNOWN') return undefined;
+        throw err;
+      });
     const byDigest = isDigest(reference);
     const key = `${route.localName}:${reference}`;
-    if (local && (byDigest || this.now() - (this.checked.get(key) ?? -Infinity) < route.upstream.remote.ttlMs)) {
+    const fresh = () => byDigest || this.now() - (this.checked.get(key) ?? -Infinity) < route.upstream.remote.ttlMs;
+    let local = await readLocal();
+    // A pull of the same tag may have stored it while this one read the disk.
+    if (!local && !byDigest && fresh() && !this.asking.has(key)) local = await readLocal();
+    if (local && fresh()) {
       this.counters.manifestHits++;
       return local;
     }
+    let pending = this.asking.get(key);
+    if (pending === undefined) {
+      pending = this.askUpstream(route, reference, local).finally(() => this.asking.delete(key));
+      this.asking.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** The manifest as the upstream has it now (stored here), or the cached one when the upstream is down. */
+  private async askUpstream(route: ProxyRoute, reference: string, local: StoredManifest | undefined): Promise<StoredManifest> {
+    const byDigest = isDigest(reference);
+    const key = `${route.localName}:${reference}`;
     try {
       let digest = byDigest ? reference : undefined;
       if (!byDigest) {

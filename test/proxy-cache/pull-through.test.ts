@@ -121,6 +121,17 @@ test.serial('a tag is asked again after ttl; within ttl the cached tag is served
   await pullFromCache('library/busybox:latest', 'pulled-busybox2');
 });
 
+test.serial('pulls of one tag that miss together ask the upstream once', async (t) => {
+  await copyIn('tool2', ghcrBackend, 'team/tool:crowd');
+  front.manifestRequests = 0;
+  const answers = await Promise.all(Array.from({ length: 8 }, () => cacheClient.getManifest('ghcr.io/team/tool', 'crowd')));
+  t.deepEqual(
+    answers.map((a) => [a.status, a.header('docker-content-digest')]),
+    answers.map(() => [200, images.tool2!.manifest.digest]),
+  );
+  t.is(front.manifestRequests, 2, 'one HEAD and one GET for eight pulls');
+});
+
 test.serial('a client that goes away mid-blob leaves no blob; the next pull gets it whole', async (t) => {
   const big = seededBytes('proxy-big', 24 * 1024 * 1024);
   const digest = await hubClient.pushBlob('library/busybox', big);

@@ -11,6 +11,8 @@ export interface TokenFront {
   url: string;
   /** Token requests that were answered with a token. */
   tokensIssued: number;
+  /** Manifest requests (HEAD and GET) that were let through to the backend. */
+  manifestRequests: number;
   /** Blob digests answered with these bytes instead of the backend's. */
   corrupt: Map<string, Buffer>;
   close(): Promise<void>;
@@ -22,7 +24,7 @@ const TOKEN = 'issued-token-1';
 
 /** A Docker-token-flow front over `backend` (an anonymous registry:2). */
 export async function startTokenFront(backend: string): Promise<TokenFront> {
-  const front: TokenFront = { url: '', tokensIssued: 0, corrupt: new Map(), close: async () => undefined };
+  const front: TokenFront = { url: '', tokensIssued: 0, manifestRequests: 0, corrupt: new Map(), close: async () => undefined };
   const expectedBasic = `Basic ${Buffer.from(`${FRONT_USER}:${FRONT_PASSWORD}`).toString('base64')}`;
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -41,6 +43,7 @@ export async function startTokenFront(backend: string): Promise<TokenFront> {
         res.writeHead(401, { 'www-authenticate': `Bearer realm="${front.url}/token",service="front",scope="repository:${name}:pull"` }).end();
         return;
       }
+      if (url.pathname.includes('/manifests/')) front.manifestRequests++;
       const digest = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(url.pathname)?.[1];
       const bad = digest ? front.corrupt.get(digest) : undefined;
       if (bad) {
