@@ -3,7 +3,11 @@
 // `threshold` failures in a row it waits `backoff` before each attempt. A push only appends to
 // the queue (never waits for the endpoint). A dead endpoint keeps at most `queuesize` events:
 // past that the oldest are dropped, counted, and a warning is logged (at most once every 10 s,
-// with the counts) so memory stays bounded whatever the endpoint does.
+// with the counts) so memory stays bounded whatever the endpoint does. Events wait as their JSON
+// text: one string each instead of five objects, which the young generation would otherwise
+// promote under load (a pull a millisecond, each waiting 25 ms) and full GCs would then mark.
+import http from 'node:http';
+import https from 'node:https';
 import type { NotificationEndpoint } from '../../common/config/notifications.js';
 import type { Logger } from '../../common/logger.js';
 import { EVENTS_MEDIA_TYPE, type Event } from './events.js';
@@ -27,9 +31,12 @@ export interface EndpointCounters {
   pending: number;
 }
 
+/** An event as JSON text, as it goes into a POST. */
+type SerializedEvent = string;
+
 export class EndpointQueue {
-  private queue: Event[] = [];
-  private inFlight: Event[] = [];
+  private queue: SerializedEvent[] = [];
+  private inFlight: SerializedEvent[] = [];
   private running = false;
   private stopped = false;
   private failuresInRow = 0;
@@ -40,11 +47,16 @@ export class EndpointQueue {
   constructor(
     readonly endpoint: NotificationEndpoint,
     private readonly logger: Logger,
-    private readonly post: (batch: Event[]) => Promise<void> = (batch) => postEvents(endpoint, batch),
+    private readonly post: (batch: SerializedEvent[]) => Promise<void> = eventPoster(endpoint),
   ) {}
 
   /** Queues an event; never waits. */
   push(event: Event): void {
+    this.pushSerialized(JSON.stringify(event));
+  }
+
+  /** Queues an event already turned into JSON (once for every endpoint); never waits. */
+  pushSerialized(event: SerializedEvent): void {
     if (this.stopped) return;
     this.queue.push(event);
     const over = this.queue.length + this.inFlight.length - this.endpoint.queuesize;
@@ -61,7 +73,7 @@ export class EndpointQueue {
             dropped: this.droppedSinceWarning,
             droppedTotal: this.counters.dropped,
             queued: this.queue.length + this.inFlight.length,
-            oldestDropped: removed[0]?.timestamp,
+            oldestDropped: removed[0] === undefined ? undefined : timestampOf(removed[0]),
           },
           'notification queue full: the oldest events were dropped',
         );
@@ -128,18 +140,40 @@ export class EndpointQueue {
   }
 }
 
-export async function postEvents(endpoint: NotificationEndpoint, events: Event[]): Promise<void> {
-  const headers = new Headers();
-  for (const [name, values] of Object.entries(endpoint.headers)) for (const value of values) headers.append(name, value);
-  headers.set('content-type', EVENTS_MEDIA_TYPE);
-  const res = await fetch(endpoint.url, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ events }),
-    signal: AbortSignal.timeout(endpoint.timeoutMs),
-    redirect: 'manual',
-  });
-  await res.body?.cancel().catch(() => undefined);
-  // registry:2 counts 2xx (and 3xx) as delivered.
-  if (res.status < 200 || res.status >= 400) throw new Error(`${endpoint.name} answered ${res.status}`);
+function timestampOf(event: SerializedEvent): string | undefined {
+  return (JSON.parse(event) as Event).timestamp;
+}
+
+/**
+ * POSTs `{"events":[…]}`, the envelope registry:2 sends, over keep-alive connections of its own.
+ * node:http rather than fetch: fetch cost ~3x the CPU per POST here (1.0-1.7 ms against 0.3-0.5,
+ * sink included), which pulls paid for in the storage process.
+ */
+export function eventPoster(endpoint: NotificationEndpoint): (events: SerializedEvent[]) => Promise<void> {
+  const url = new URL(endpoint.url);
+  const secure = url.protocol === 'https:';
+  const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 1 }) : new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const headers: http.OutgoingHttpHeaders = { ...endpoint.headers, 'content-type': EVENTS_MEDIA_TYPE };
+  return (events) =>
+    new Promise<void>((resolve, reject) => {
+      const body = Buffer.from(`{"events":[${events.join(',')}]}`);
+      const req = (secure ? https : http).request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': body.length } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          clearTimeout(timer);
+          // registry:2 counts 2xx (and 3xx: redirects are not followed) as delivered.
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 400) resolve();
+          else reject(new Error(`${endpoint.name} answered ${status}`));
+        });
+        res.on('error', reject);
+      });
+      // The whole POST, answer included, within `timeout`, as registry:2's HTTP client.
+      const timer = setTimeout(() => req.destroy(new Error(`${endpoint.name}: no answer within ${endpoint.timeoutMs} ms`)), endpoint.timeoutMs);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      req.end(body);
+    });
 }

@@ -42,12 +42,13 @@ export class Notifier {
     if (this.queues.length === 0) return;
     const request = requestOf(ctx);
     const userHeader = ctx.get(INTERNAL_USER_HEADER);
-    const event = buildEvent(action, target, request, userHeader ? decodeUserHeader(userHeader) : undefined, this.source);
+    let event: string | undefined;
     for (const queue of this.queues) {
       const { ignoredActions, ignoredMediaTypes } = queue.endpoint;
       if (ignoredActions.includes(action)) continue;
       if (target.mediaType !== undefined && ignoredMediaTypes.includes(target.mediaType)) continue;
-      queue.push(event);
+      event ??= JSON.stringify(buildEvent(action, target, request, userHeader ? decodeUserHeader(userHeader) : undefined, this.source));
+      queue.pushSerialized(event);
     }
   }
 
