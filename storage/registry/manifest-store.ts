@@ -57,14 +57,15 @@ export class ManifestStore {
    * (what the OCI conformance tests and registry:2 answer), unlike a PUT with it (400).
    */
   async get(name: string, reference: string): Promise<StoredManifest> {
-    const unknown = new RegistryError('MANIFEST_UNKNOWN', undefined, { name, reference });
-    if (!isValidTag(reference) && !isDigest(reference)) throw unknown;
+    // Made only when thrown: capturing a stack cost ~3% of storage's CPU on manifest GETs.
+    const unknown = () => new RegistryError('MANIFEST_UNKNOWN', undefined, { name, reference });
+    if (!isValidTag(reference) && !isDigest(reference)) throw unknown();
     const digest = await this.resolve(name, reference);
-    if (!digest || !(await linkExists(this.driver, paths.revisionLink(name, digest)))) throw unknown;
+    if (!digest || !(await linkExists(this.driver, paths.revisionLink(name, digest)))) throw unknown();
     const cached = this.cache.get(digest.digest);
     if (cached) return { digest, ...cached };
     const content = await this.blobs.read(digest);
-    if (!content) throw unknown;
+    if (!content) throw unknown();
     const entry = { mediaType: mediaTypeOf(content), content };
     this.cache.set(digest.digest, entry);
     return { digest, ...entry };
