@@ -49,7 +49,9 @@ const world = useE2eWorld(
   'ui',
   async (w) => {
     await mkdir(SHOTS, { recursive: true });
-    single = await buildOciLayout(join(w.dir, 'single'), 'v1', { files: { 'hello.txt': 'hello from the UI test\n' } });
+    // Built three days ago; the multi-arch images keep the epoch that reproducible builds record.
+    const created = new Date(Date.now() - 3 * 86_400_000).toISOString();
+    single = await buildOciLayout(join(w.dir, 'single'), 'v1', { files: { 'hello.txt': 'hello from the UI test\n' }, created });
     await buildOciLayout(join(w.dir, 'other'), 'v1', { files: { 'hello.txt': 'another image\n' } });
     const layout = new OciLayoutWriter(join(w.dir, 'multi'));
     const images = [
@@ -120,6 +122,7 @@ test.serial('a repository, a multi-arch tag with its platforms, and one image wi
   t.deepEqual(await page.locator('#tags tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-tag'))), ['multi', 'same', 'v1']);
   t.deepEqual(await page.locator('#tags tr[data-tag="multi"] .chip').allTextContents(), ['linux/amd64', 'linux/arm64/v8']);
   t.is(await page.locator('#tags tr[data-tag="multi"] code[title]').getAttribute('title'), multi.index.digest);
+  t.is(await page.locator('#tags tr[data-tag="v1"] td').nth(4).textContent(), '3 days ago', 'created, from the image config');
   await shot('03-repository');
 
   await page.locator('#tags a', { hasText: 'multi' }).click();
@@ -135,6 +138,7 @@ test.serial('a repository, a multi-arch tag with its platforms, and one image wi
   t.is(await page.locator('#digest').textContent(), multi.images[1]!.manifest.digest);
   t.is(await page.locator('#layers tbody tr').count(), 1 + 1, 'one layer and the total');
   t.regex((await page.locator('#config').textContent())!, /linux\/arm64/);
+  t.regex((await page.locator('#config').textContent())!, /not recorded \(1970-01-01/, 'the epoch of a reproducible build is no age');
   await page.locator('#referrers').getByText('None.').waitFor(TIMEOUT);
   await shot('05-image');
 });

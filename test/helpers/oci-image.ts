@@ -39,6 +39,8 @@ export interface ImageSpec {
   bigLayerMiB?: number;
   /** Seeds the big layer's bytes (default: the spec's files), so it too is reproducible. */
   seed?: string;
+  /** The config's `created` (default the epoch, as reproducible builds record it). */
+  created?: string;
 }
 
 export interface BuiltImage {
@@ -94,15 +96,16 @@ export class OciLayoutWriter {
       const gz = gzipSync(tar, { level: tar.length > 8 * 1024 * 1024 ? 1 : 6 });
       layers.push(await this.addBlob(gz, MEDIA_TYPES.layer));
     }
+    const created = spec.created ?? '1970-01-01T00:00:00Z';
     const config = await this.addBlob(
       json({
-        created: '1970-01-01T00:00:00Z',
+        created,
         architecture: platform.architecture,
         os: platform.os,
         ...(platform.variant ? { variant: platform.variant } : {}),
         config: { Cmd: ['/bin/sh'], Env: ['PATH=/bin'] },
         rootfs: { type: 'layers', diff_ids: diffIds },
-        history: layers.map(() => ({ created: '1970-01-01T00:00:00Z', created_by: 'oci-registry-ts e2e image builder' })),
+        history: layers.map(() => ({ created, created_by: 'oci-registry-ts e2e image builder' })),
       }),
       MEDIA_TYPES.config,
     );
