@@ -112,16 +112,21 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
   logger.info({ url, root }, 'storage listening');
   // S3 writes are atomic (a PUT or a completed multipart upload): no temporary files to sweep.
   const sweep = filesystem ? sweepTemporaryFiles(filesystem, logger) : { stop: async () => undefined };
+  // Each step of a stop is logged at debug level: a stop that hangs says where.
   const close = async () => {
     stopPurger();
     stopCountingGc();
     control?.close();
+    logger.debug('stopping: waiting for a garbage collection under way');
     await gc.stop();
+    logger.debug('stopping: waiting for the temporary file sweep');
     await sweep.stop();
+    logger.debug('stopping: closing the listener and its connections');
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    logger.debug('stopping: delivering queued notifications');
     await notifier?.close();
     s3Driver?.client.destroy();
   };
@@ -133,6 +138,7 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
     // has been asked of it for a moment (registry start stops the gateway first), or at the timeout.
     async drain(timeoutMs: number) {
       await connections.drain({ timeoutMs, keepListening: true });
+      logger.debug({ activeRequests: connections.activeRequests }, 'stopping: drained');
       await close();
     },
   };

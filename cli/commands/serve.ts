@@ -59,10 +59,10 @@ export async function serveCommand(service: Service, args: string[]): Promise<nu
 
   // A stop asked while the service starts (it answers requests before it has finished starting)
   // is kept and acted on once it has started, instead of Node's default: death by the signal.
-  const early = new Set<string>();
-  const noteEarlyStop = (signal: string) => early.add(signal);
-  process.on('SIGTERM', noteEarlyStop);
-  process.on('SIGINT', noteEarlyStop);
+  // One listener for the whole life of the process: removing a signal's last listener closes
+  // its handle, and a signal caught but not yet dispatched is then lost (a SIGTERM right after
+  // the first answer left storage running).
+  const signals = new StopSignals();
   const run = await loadService(service);
   let server: RunningServer;
   try {
@@ -75,9 +75,26 @@ export async function serveCommand(service: Service, args: string[]): Promise<nu
   logger.info({ urls: server.urls }, `${service} started`);
   // `registry start` learns where we listen (storage may be on a port the system chose).
   process.send?.({ ready: service, urls: server.urls } satisfies ReadyMessage);
-  process.off('SIGTERM', noteEarlyStop);
-  process.off('SIGINT', noteEarlyStop);
-  return waitForStop(service, server, logger, config.http.draintimeoutMs, [...early][0]);
+  return waitForStop(service, server, logger, config.http.draintimeoutMs, signals);
+}
+
+/** SIGTERM and SIGINT, kept until someone handles them, then passed on as they come. */
+class StopSignals {
+  private readonly early: string[] = [];
+  private handler: ((signal: string) => void) | undefined;
+
+  constructor() {
+    const receive = (signal: string) => (this.handler ? this.handler(signal) : this.early.push(signal));
+    process.on('SIGTERM', receive);
+    process.on('SIGINT', receive);
+  }
+
+  /** From now on each signal goes to `handler`; one that came before goes to it at once. */
+  handle(handler: (signal: string) => void): void {
+    this.handler = handler;
+    const first = this.early[0];
+    if (first !== undefined) handler(first);
+  }
 }
 
 async function loadService(service: Service): Promise<RunService> {
@@ -96,7 +113,7 @@ async function loadService(service: Service): Promise<RunService> {
   return run as RunService;
 }
 
-function waitForStop(service: Service, server: RunningServer, logger: Logger, drainTimeoutMs: number, stopAtOnce?: string): Promise<number> {
+function waitForStop(service: Service, server: RunningServer, logger: Logger, drainTimeoutMs: number, signals: StopSignals): Promise<number> {
   return new Promise((resolveExit) => {
     let stopping = false;
     const stop = (reason: string) => {
@@ -119,9 +136,7 @@ function waitForStop(service: Service, server: RunningServer, logger: Logger, dr
         },
       );
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    if (stopAtOnce !== undefined) stop(stopAtOnce);
+    signals.handle(stop);
     // Started by `registry start`: if that parent dies (even by SIGKILL), do not live on orphaned,
     // not even to finish requests: the registry was killed, and a gateway left serving the
     // keep-alive connections of a load balancer would answer them 503 (its storage is gone too)

@@ -147,7 +147,8 @@ test('registry storage alone: a private socket directory is enough; with a token
   for (const env of [{}, { REGISTRY_STORAGESERVICE_TOKEN: 'compose-shared-secret' }] as Array<Record<string, string>>) {
     // A directory that does not exist yet is made private (0700).
     const socket = join(dir, `run-${Object.keys(env).length}`, 'storage.sock');
-    const child = spawnCli(['storage'], { cwd: dir, env: { REGISTRY_STORAGESERVICE_ADDR: `unix:${socket}`, REGISTRY_TEST_SILENT_LOGS: '1', ...env } });
+    // Logs at debug: this stop once hung in CI (twice in 8 runs under load), and its log says where.
+    const child = spawnCli(['storage'], { cwd: dir, env: { REGISTRY_STORAGESERVICE_ADDR: `unix:${socket}`, REGISTRY_LOG_LEVEL: 'debug', ...env } });
     const done = collect(child, 30_000);
     t.teardown(() => void (child.exitCode === null && child.kill('SIGKILL')));
     let answer: Answer | undefined;
