@@ -69,3 +69,5 @@ export const INTERNAL_HEADERS = [
  */
 export const STORAGE_HEALTH_PATH = '/_registry/health';
 export const STORAGE_METRICS_PATH = '/_registry/metrics';
+/** Web UI sessions logged out (`/<id>`): PUT records one until it expires, GET says whether it is. */
+export const STORAGE_LOGGED_OUT_PATH = '/_registry/ui-sessions/logged-out';

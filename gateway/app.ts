@@ -27,6 +27,7 @@ import type { Readiness } from './readiness.js';
 import type { GatewayState } from './state.js';
 import { compileTrust } from './trust.js';
 import { askStorage, type Upstream } from './upstream.js';
+import { storageLogouts } from './ui/storage-logouts.js';
 import { uiRoutes } from './ui/routes.js';
 import { Sessions } from './ui/session.js';
 import { sessionAuth } from './ui/session-auth.js';
@@ -75,10 +76,16 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
   const { accessPolicy } = options;
   if (config.access && !accessPolicy) throw new Error('access is configured but no access policy was given');
   if (htpasswd && !authenticator) throw new Error('auth.htpasswd is configured but no authenticator was given');
-  // The web UI's login sessions: signed with http.secret (shared by replicas) or a per-process key.
+  const internalToken = config.storageservice.token ?? config.http.secret;
+  // The web UI's login sessions: signed with http.secret (shared by replicas) or a per-process
+  // key; logouts kept by storage, for every replica.
   const sessions =
     config.ui.enabled && htpasswd && authenticator
-      ? new Sessions({ secret: config.http.secret, accountStamp: (user) => (authenticator.accountStamp ? authenticator.accountStamp(user) : '') })
+      ? new Sessions({
+          secret: config.http.secret,
+          accountStamp: (user) => (authenticator.accountStamp ? authenticator.accountStamp(user) : ''),
+          shared: storageLogouts(upstream, internalToken),
+        })
       : undefined;
   if (config.ui.enabled) {
     app.use(uiRoutes({ sessions, authenticator, policy: accessPolicy, deleteEnabled: config.storage.delete.enabled, logger, assetsDir: options.uiAssetsDir }));
@@ -97,7 +104,6 @@ export function createGatewayApp(options: GatewayAppOptions): Koa<GatewayState> 
       app.use(basicAuth(authenticator, htpasswd.realm, logger));
     }
   }
-  const internalToken = config.storageservice.token ?? config.http.secret;
   if (accessPolicy) app.use(accessControl({ policy: accessPolicy, logger, upstream, internalToken }));
   app.use(manifestSizeLimit());
   const idleTimeoutMs = options.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS;

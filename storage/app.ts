@@ -9,15 +9,18 @@ import { requestLog } from './middleware/request-log.js';
 import { createRouter } from './routes.js';
 import { READ_METHODS } from '../common/v2-routes.js';
 
-/** `internalPaths`: storage's health and metrics for the gateway (storage/health.ts), behind the internal token. */
-export function createStorageApp(deps: StorageDeps, internalPaths?: Middleware): Koa {
+/**
+ * `internalPaths`: what storage offers the gateway beside the API (health and metrics,
+ * storage/health.ts; logged-out UI sessions, storage/logged-out-sessions.ts), behind the internal token.
+ */
+export function createStorageApp(deps: StorageDeps, internalPaths: Middleware[] = []): Koa {
   const app = new Koa();
   app.silent = true; // errors are answered and logged by errorHandler
   app.use(apiVersionHeader);
   app.use(requestLog(deps.logger));
   app.use(errorHandler(deps.logger));
   if (deps.options.internalToken) app.use(requireInternalToken(deps.options.internalToken));
-  if (internalPaths) app.use(internalPaths);
+  for (const paths of internalPaths) app.use(paths);
   if (deps.options.readOnly) app.use(readOnlyGuard);
   // The web UI's repository summaries are reused until something is written (repository-summary.ts).
   app.use(async (ctx, next) => {

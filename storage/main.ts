@@ -15,6 +15,7 @@ import { FilesystemDriver } from './driver/filesystem.js';
 import type { S3Driver } from './driver/s3.js';
 import { paths, REPOSITORIES } from './registry/paths.js';
 import { Notifier } from './notifications/notifier.js';
+import { loggedOutSessionPaths } from './logged-out-sessions.js';
 import { ProxyCache } from './proxy-cache/proxy-cache.js';
 import { Registry } from './registry/registry.js';
 import { purgeUploads } from './registry/upload-purger.js';
@@ -74,7 +75,10 @@ export async function runStorage(config: RegistryConfig, logger: Logger): Promis
       internalToken: config.storageservice.token ?? config.http.secret,
       redirect: s3 !== undefined && config.storage.redirect,
     },
-  }, storageInternalPaths({ driver: measured, readOnly: config.storage.maintenance.readonly.enabled, metricsEnabled, draining: () => connections.isDraining }));
+  }, [
+    storageInternalPaths({ driver: measured, readOnly: config.storage.maintenance.readonly.enabled, metricsEnabled, draining: () => connections.isDraining }),
+    loggedOutSessionPaths(measured),
+  ]);
   countUploadsFrom(() => registry.uploads.openSessions());
   const connections = new ConnectionDrain();
 

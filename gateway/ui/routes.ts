@@ -46,7 +46,7 @@ export function uiRoutes(options: UiOptions): GatewayMiddleware {
   const assets: Assets = loadAssets(options.assetsDir ?? new URL('./web/', import.meta.url).pathname);
 
   async function sessionInfo(ctx: GatewayContext): Promise<SessionInfo> {
-    const session = sessions ? sessionOf(ctx, sessions) : undefined;
+    const session = sessions ? await sessionOf(ctx, sessions) : undefined;
     const policy = await options.policy?.current();
     return {
       authEnabled: sessions !== undefined,
@@ -60,7 +60,7 @@ export function uiRoutes(options: UiOptions): GatewayMiddleware {
   async function mayDelete(ctx: GatewayContext, repository: string): Promise<boolean> {
     if (!options.deleteEnabled) return false;
     if (!sessions) return true; // no auth: everyone may do everything, as registry:2
-    const session = sessionOf(ctx, sessions);
+    const session = await sessionOf(ctx, sessions);
     const policy = await options.policy?.current();
     const subject: Subject = session ? { user: session.user } : ANONYMOUS;
     if (policy) return policy.decide(subject, 'delete', repository).allowed;
@@ -108,18 +108,26 @@ export function uiRoutes(options: UiOptions): GatewayMiddleware {
     ctx.body = { user: session.user, csrf: sessions.csrfToken(session), expiresAt: new Date(session.expiresAt * 1000).toISOString() };
   }
 
-  function logout(ctx: GatewayContext): void {
-    const session = sessions ? sessionOf(ctx, sessions) : undefined;
+  async function logout(ctx: GatewayContext): Promise<void> {
+    const session = sessions ? await sessionOf(ctx, sessions) : undefined;
+    // The browser drops the cookie whatever happens next.
+    ctx.set('Set-Cookie', sessionCookie('', 0, ctx.state.externalProto === 'https'));
+    ctx.set('Cache-Control', 'no-store');
     if (session && sessions) {
       if (!sessions.checkCsrf(session, ctx.get(CSRF_HEADER))) {
         respondWithError(ctx, 'DENIED', { message: 'missing or wrong anti-CSRF token' });
         return;
       }
-      sessions.revoke(session);
+      try {
+        await sessions.revoke(session);
+      } catch (err) {
+        // Said, not hidden: a copy of the cookie would still open the UI on other replicas.
+        options.logger.error({ requestId: ctx.state.requestId, user: session.user, err }, 'ui: logout not recorded in storage');
+        respondWithError(ctx, 'UNAVAILABLE', { message: 'logged out on this server only: storage could not record the logout for the others' });
+        return;
+      }
       options.logger.info({ requestId: ctx.state.requestId, user: session.user }, 'ui: logged out');
     }
-    ctx.set('Set-Cookie', sessionCookie('', 0, ctx.state.externalProto === 'https'));
-    ctx.set('Cache-Control', 'no-store');
     ctx.status = 204;
   }
 

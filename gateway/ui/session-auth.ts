@@ -24,7 +24,7 @@ export function fromOwnPages(ctx: GatewayContext): boolean {
 }
 
 /** The valid session of a request's cookie, when it comes from our pages. */
-export function sessionOf(ctx: GatewayContext, sessions: Sessions): Session | undefined {
+export async function sessionOf(ctx: GatewayContext, sessions: Sessions): Promise<Session | undefined> {
   const value = cookieValue(ctx.get('cookie'), SESSION_COOKIE);
   if (value === undefined || !fromOwnPages(ctx)) return undefined;
   return sessions.verify(value);
@@ -33,7 +33,7 @@ export function sessionOf(ctx: GatewayContext, sessions: Sessions): Session | un
 export function sessionAuth(sessions: Sessions): GatewayMiddleware {
   return async (ctx, next) => {
     if (ctx.state.user === undefined && ctx.get('authorization') === '') {
-      const session = sessionOf(ctx, sessions);
+      const session = await sessionOf(ctx, sessions);
       const readOnly = ctx.method === 'GET' || ctx.method === 'HEAD';
       if (session && (readOnly || sessions.checkCsrf(session, ctx.get(CSRF_HEADER)))) ctx.state.user = session.user;
     }

@@ -2,7 +2,9 @@
 // a per-process key), HttpOnly (no script reads it), SameSite=Strict (no other site's page sends
 // it), Secure on HTTPS, with a fixed lifetime (not renewed by use). It names the user, when it
 // ends, a random id, and the user's account stamp (the authenticator's: a changed password or a
-// user removed from the htpasswd file ends every session of that user at once).
+// user removed from the htpasswd file ends every session of that user at once). A logout is kept
+// by storage (SharedLogouts), so it holds on every replica and after a restart; each gateway asks
+// about a session at most every 2 s.
 //
 // State changes need more than the cookie: the anti-CSRF token, an HMAC of the session id under
 // another key, which the UI reads from its own session API (same origin only) and sends in the
@@ -27,6 +29,15 @@ export interface Session {
   expiresAt: number;
 }
 
+/** Logouts every gateway replica sees, and that outlive a restart (kept by storage). */
+export interface SharedLogouts {
+  record(id: string, expiresAt: number): Promise<void>;
+  has(id: string): Promise<boolean>;
+}
+
+/** How long a "not logged out" answer of the shared list is trusted: a logout elsewhere takes effect here within this. */
+const SHARED_CHECK_MS = 2000;
+
 export interface SessionsOptions {
   /** http.secret: every gateway replica must share it, or a session works on one replica only. */
   secret?: string;
@@ -34,6 +45,8 @@ export interface SessionsOptions {
   /** The authenticator's account stamp of a user; undefined when the user is gone. */
   accountStamp: (user: string) => string | undefined;
   now?: () => number;
+  /** Without it, a logout holds in this process only. */
+  shared?: SharedLogouts;
 }
 
 export class Sessions {
@@ -44,6 +57,9 @@ export class Sessions {
   readonly #now: () => number;
   /** Sessions logged out on this gateway, until they would have expired anyway. */
   readonly #loggedOut = new LRUCache<string, true>({ max: 100_000, ttl: 1, ttlAutopurge: false });
+  readonly #shared: SharedLogouts | undefined;
+  /** The shared list's recent answers (the question itself while it is asked): one request per session per 2 s. */
+  readonly #sharedAnswers = new LRUCache<string, Promise<boolean>>({ max: 10_000, ttl: SHARED_CHECK_MS });
 
   constructor(options: SessionsOptions) {
     const root = options.secret !== undefined ? Buffer.from(options.secret, 'utf8') : randomBytes(32);
@@ -52,6 +68,7 @@ export class Sessions {
     this.lifetimeSeconds = options.lifetimeSeconds ?? SESSION_LIFETIME_SECONDS;
     this.#stamp = options.accountStamp;
     this.#now = options.now ?? Date.now;
+    this.#shared = options.shared;
   }
 
   /** A new session for a user who just proved their password: the cookie value and the session. */
@@ -63,8 +80,11 @@ export class Sessions {
     return { value: `${PREFIX}.${payload}.${this.#sign(payload)}`, session: { user, id, expiresAt } };
   }
 
-  /** The session a cookie value holds, when it is ours, unexpired, not logged out, and its user's account unchanged. */
-  verify(value: string | undefined): Session | undefined {
+  /**
+   * The session a cookie value holds, when it is ours, unexpired, not logged out, and its user's
+   * account unchanged. When the shared list of logouts cannot be read, no session is valid.
+   */
+  async verify(value: string | undefined): Promise<Session | undefined> {
     if (value === undefined || value.length > MAX_COOKIE_LENGTH) return undefined;
     const [prefix, payload, signature, extra] = value.split('.');
     if (prefix !== PREFIX || payload === undefined || signature === undefined || extra !== undefined) return undefined;
@@ -78,16 +98,35 @@ export class Sessions {
     const { u: user, i: id, e: expiresAt, s: stamp } = claims;
     if (typeof user !== 'string' || typeof id !== 'string' || typeof expiresAt !== 'number' || typeof stamp !== 'string') return undefined;
     if (expiresAt * 1000 <= this.#now()) return undefined;
-    if (this.#loggedOut.has(id)) return undefined;
     const current = this.#stamp(user);
     if (current === undefined || !sameText(current, stamp)) return undefined;
+    if (await this.#isLoggedOut(id)) return undefined;
     return { user, id, expiresAt };
   }
 
-  /** Ends a session on this gateway (the browser drops the cookie too; see the README for replicas). */
-  revoke(session: Session): void {
+  /**
+   * Ends a session: here at once, and on every replica through the shared list (rejects when
+   * storage could not record it; the session is then ended on this gateway only).
+   */
+  async revoke(session: Session): Promise<void> {
     const remainingMs = session.expiresAt * 1000 - this.#now();
-    if (remainingMs > 0) this.#loggedOut.set(session.id, true, { ttl: remainingMs });
+    if (remainingMs <= 0) return;
+    this.#loggedOut.set(session.id, true, { ttl: remainingMs });
+    await this.#shared?.record(session.id, session.expiresAt);
+  }
+
+  async #isLoggedOut(id: string): Promise<boolean> {
+    if (this.#loggedOut.has(id)) return true;
+    if (!this.#shared) return false;
+    let answer = this.#sharedAnswers.get(id);
+    if (answer === undefined) {
+      answer = this.#shared.has(id).catch(() => {
+        this.#sharedAnswers.delete(id); // ask again next time
+        return true; // unknown: not valid
+      });
+      this.#sharedAnswers.set(id, answer);
+    }
+    return answer;
   }
 
   csrfToken(session: Session): string {

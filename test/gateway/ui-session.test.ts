@@ -8,9 +8,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { RunningServer } from '../../common/running-server.js';
+import { runGateway } from '../../gateway/main.js';
 import { Sessions, SESSION_COOKIE } from '../../gateway/ui/session.js';
 import { RegistryClient } from '../helpers/storage-http.js';
 import { waitFor } from '../helpers/wait.js';
+import { captureLogger } from './helpers/capture-logger.js';
 import { request, type TestResponse } from './helpers/http-client.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -197,13 +200,13 @@ test('forged, foreign-key and expired cookies are refused', async (t) => {
   let now = Date.parse('2026-01-01T00:00:00Z');
   const sessions = new Sessions({ secret: 's', accountStamp: () => 'stamp', now: () => now });
   const { value } = sessions.issue('alice');
-  t.is(sessions.verify(value)?.user, 'alice');
+  t.is((await sessions.verify(value))?.user, 'alice');
   now += sessions.lifetimeSeconds * 1000 - 1000;
-  t.truthy(sessions.verify(value));
+  t.truthy(await sessions.verify(value));
   now += 1000;
-  t.is(sessions.verify(value), undefined, 'expired');
+  t.is(await sessions.verify(value), undefined, 'expired');
   const changed = new Sessions({ secret: 's', accountStamp: () => 'new stamp', now: () => now - 5000 });
-  t.is(changed.verify(value), undefined, 'account changed');
+  t.is(await changed.verify(value), undefined, 'account changed');
 });
 
 test('login is throttled like Basic auth: after 10 wrong passwords from an address, 429 for both', async (t) => {
@@ -227,6 +230,49 @@ test('logout needs the token, clears the cookie and ends the session on the serv
   t.is((await request(`${stack.gatewayUrl}/v2/_catalog`, { headers: { cookie, ...SAME_ORIGIN } })).status, 401, 'the old cookie is dead');
   const session = JSON.parse((await request(`${stack.gatewayUrl}/ui/api/session`, { headers: { cookie, ...SAME_ORIGIN } })).text) as { user: unknown };
   t.is(session.user, null);
+});
+
+test('a logout holds on every gateway replica and after a restart: storage keeps it', async (t) => {
+  const replicas = await startStack({ users: { ...PASSWORDS }, config: { ui: { enabled: true }, http: { secret: 'shared by the replicas' } } });
+  const others: RunningServer[] = [];
+  t.teardown(async () => {
+    await Promise.all(others.map((gateway) => gateway.close()));
+    await replicas.close();
+  });
+  const replica = async () => {
+    const gateway = await runGateway(replicas.config, captureLogger('warn').logger, { closeGraceMs: 1000 });
+    others.push(gateway);
+    return gateway.urls[0]!;
+  };
+  const second = await replica();
+  const catalog = async (base: string, cookie: string) => (await request(`${base}/v2/_catalog`, { headers: { cookie, ...SAME_ORIGIN } })).status;
+  const { cookie, csrf } = await loggedIn(replicas.gatewayUrl, 'alice');
+  t.is(await catalog(second, cookie), 200, 'a session of one replica opens the other');
+  const out = await request(`${replicas.gatewayUrl}/ui/api/logout`, { method: 'POST', headers: { cookie, 'x-registry-csrf': csrf, ...SAME_ORIGIN } });
+  t.is(out.status, 204);
+  t.is(await catalog(replicas.gatewayUrl, cookie), 401);
+  // The other replica trusts its last answer for at most 2 s.
+  await waitFor(async () => (await catalog(second, cookie)) === 401, 5000);
+  t.pass('the other replica refuses it');
+  t.is(await catalog(await replica(), cookie), 401, 'a gateway started afterwards refuses it too');
+  const fresh = await loggedIn(second, 'alice');
+  t.is(await catalog(replicas.gatewayUrl, fresh.cookie), 200, 'other sessions are untouched');
+});
+
+test('storage keeps logouts behind its internal token, and takes only session ids and expiry times', async (t) => {
+  const guarded = await startStack({ token: 'internal-token' });
+  t.teardown(() => guarded.close());
+  const path = `${guarded.storageUrl}/_registry/ui-sessions/logged-out`;
+  const id = 'AAAAAAAAAAAAAAAAAAAAAA';
+  const token = { 'x-registry-internal-token': 'internal-token' };
+  t.is((await request(`${path}/${id}`, { method: 'PUT', body: '9999999999' })).status, 403, 'no token: refused');
+  t.is((await request(`${path}/${id}`, { headers: token })).status, 404);
+  t.is((await request(`${path}/${id}`, { method: 'PUT', headers: token, body: '9999999999' })).status, 204);
+  t.is((await request(`${path}/${id}`, { headers: token })).status, 200);
+  t.is((await request(`${path}/..%2F..%2Fetc`, { method: 'PUT', headers: token, body: '1' })).status, 400, 'not a session id');
+  t.is((await request(`${path}/${id}`, { method: 'PUT', headers: token, body: 'not a time' })).status, 400);
+  t.is((await request(`${path}/BBBBBBBBBBBBBBBBBBBBBB`, { method: 'PUT', headers: token, body: '1' })).status, 204);
+  t.is((await request(`${path}/BBBBBBBBBBBBBBBBBBBBBB`, { headers: token })).status, 404, 'expired: as if never recorded');
 });
 
 test('a changed password ends the sessions of that user', async (t) => {
