@@ -5,7 +5,7 @@
 // gateway reaches storage is the product's business.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +116,8 @@ export class RegistryProcess {
   private constructor(
     readonly setup: RegistrySetup,
     private readonly child: ChildProcess,
+    /** Where this run's lines start in the log file (restarts append to it). */
+    private readonly logStart: number,
   ) {
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
@@ -125,8 +127,13 @@ export class RegistryProcess {
     });
   }
 
-  /** Spawns `registry start` and waits until the gateway answers an authenticated GET /v2/ with 200. */
+  /**
+   * Spawns `registry start` and waits until the gateway answers an authenticated GET /v2/ with
+   * 200 and `registry start` has said it listens (its own probe of the gateway is then answered,
+   * so it is not counted in a test's metrics or logs afterwards).
+   */
   static async start(setup: RegistrySetup, readyTimeoutMs = 60_000): Promise<RegistryProcess> {
+    const logStart = existsSync(setup.logFile) ? statSync(setup.logFile).size : 0;
     const log = openSync(setup.logFile, 'a');
     let child: ChildProcess;
     try {
@@ -139,7 +146,7 @@ export class RegistryProcess {
     } finally {
       closeSync(log);
     }
-    const registry = new RegistryProcess(setup, child);
+    const registry = new RegistryProcess(setup, child, logStart);
     try {
       await registry.waitReady(readyTimeoutMs);
     } catch (error) {
@@ -181,13 +188,17 @@ export class RegistryProcess {
     return this.running && gateway !== undefined && storage !== undefined;
   }
 
+  private saidListening(): boolean {
+    return readFileSync(this.setup.logFile).subarray(this.logStart).includes('registry listening on');
+  }
+
   async waitReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const url = `http://127.0.0.1:${this.setup.httpPort}/v2/`;
     const authorization = basicAuth(this.setup.user, this.setup.password);
     while (Date.now() < deadline) {
       if (!this.running) throw new Error(`registry start exited before it was ready (${JSON.stringify(this.exit)}); log ${this.setup.logFile}`);
-      if ((await httpStatus(url, { authorization })) === 200 && this.healthy()) return;
+      if ((await httpStatus(url, { authorization })) === 200 && this.healthy() && this.saidListening()) return;
       await sleep(50);
     }
     throw new Error(`registry start not ready after ${timeoutMs} ms; log ${this.setup.logFile}`);
