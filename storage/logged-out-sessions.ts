@@ -49,7 +49,8 @@ export function loggedOutSessionPaths(driver: StorageDriver, now: () => number =
       }
       await driver.putContent(path, Buffer.from(body));
       ctx.status = 204;
-      if (now() - lastSweep >= SWEEP_EVERY_MS) void sweep();
+      // In the background, and never a crash: a failed sweep is tried again an hour later.
+      if (now() - lastSweep >= SWEEP_EVERY_MS) sweep().catch(() => undefined);
       return;
     }
     ctx.status = 405;
