@@ -112,16 +112,15 @@ export class ProxyCache {
     }
     let pending = this.asking.get(key);
     if (pending === undefined) {
-      pending = this.askUpstream(route, reference, local).finally(() => this.asking.delete(key));
+      pending = this.askUpstream(route, reference, key, local).finally(() => this.asking.delete(key));
       this.asking.set(key, pending);
     }
     return pending;
   }
 
   /** The manifest as the upstream has it now (stored here), or the cached one when the upstream is down. */
-  private async askUpstream(route: ProxyRoute, reference: string, local: StoredManifest | undefined): Promise<StoredManifest> {
+  private async askUpstream(route: ProxyRoute, reference: string, key: string, local: StoredManifest | undefined): Promise<StoredManifest> {
     const byDigest = isDigest(reference);
-    const key = `${route.localName}:${reference}`;
     try {
       let digest = byDigest ? reference : undefined;
       if (!byDigest) {
